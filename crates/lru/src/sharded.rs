@@ -1,0 +1,207 @@
+//! A concurrent cache: many independent LRU caches behind one `&self` API.
+//!
+//! One lock around one LRU serialises every thread, because even a hit writes (it moves the
+//! entry to the head). Sharding splits the key space by hash into `N` independent
+//! [`LruCache`]s, each behind its own [`Mutex`], so threads contend only when they touch the
+//! same shard at the same moment. Each shard sits on its own cache lines (`align(128)`, two
+//! lines, against the adjacent-line prefetcher) so that two cores locking neighbouring shards do
+//! not invalidate each other's lines.
+//!
+//! The key is hashed once: the hash picks the shard (from its middle bits, which the shard's
+//! own table does not use for small tables) and is then handed to the shard's lookup.
+//!
+//! What it gives up: recency is exact within a shard, not across shards, so the entry evicted
+//! is the least recently used *of its shard*. With many entries per shard this is close to
+//! global LRU; the hit ratio test in this crate's benches shows how close.
+
+use core::borrow::Borrow;
+use core::hash::{BuildHasher, Hash};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::lru::LruCache;
+use crate::put::Put;
+use crate::store::MAX_ENTRIES;
+use crate::{DefaultHashBuilder, UnitWeigher};
+
+/// One shard, alone on its pair of cache lines.
+#[repr(align(128))]
+struct Shard<K, V, S>(Mutex<LruCache<K, V, S, UnitWeigher>>);
+
+/// A thread-safe, sharded LRU cache bounded by entry count, used through `&self`.
+///
+/// `get` returns a clone of the value, since no reference may outlive the shard's lock; wrap
+/// large values in [`Arc`](std::sync::Arc) to make that clone cheap.
+///
+/// ```
+/// use byo_lru::ShardedCache;
+/// use std::sync::Arc;
+///
+/// let cache = Arc::new(ShardedCache::new(10_000));
+/// std::thread::scope(|s| {
+///     for t in 0..4u64 {
+///         let cache = &cache;
+///         s.spawn(move || cache.put(t, t * 10));
+///     }
+/// });
+/// assert_eq!(cache.get(&3), Some(30));
+/// ```
+pub struct ShardedCache<K, V, S = DefaultHashBuilder> {
+    shards: Box<[Shard<K, V, S>]>,
+    hasher: S,
+    /// `shards.len() - 1`; the shard count is a power of two.
+    mask: u64,
+    capacity: usize,
+}
+
+impl<K: Hash + Eq, V> ShardedCache<K, V> {
+    /// A cache of about `capacity` entries with a shard count suited to this machine
+    /// (four per available core, a power of two, and no more than `capacity`).
+    pub fn new(capacity: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+        Self::with_shards(capacity, cores * 4)
+    }
+
+    /// A cache of about `capacity` entries in `shards` shards (rounded up to a power of two,
+    /// at least 1, at most `capacity`). Each shard holds `capacity / shards`, rounded up.
+    pub fn with_shards(capacity: usize, shards: usize) -> Self {
+        Self::with_shards_and_hasher(capacity, shards, DefaultHashBuilder::default())
+    }
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedCache<K, V, S> {
+    /// A cache with a chosen shard count and hasher.
+    pub fn with_shards_and_hasher(capacity: usize, shards: usize, hasher: S) -> Self {
+        let capacity = capacity.min(MAX_ENTRIES);
+        let shards = shards.clamp(1, capacity.max(1)).next_power_of_two();
+        let per_shard = capacity.div_ceil(shards);
+        let shards: Box<[_]> = (0..shards)
+            .map(|_| Shard(Mutex::new(LruCache::with_hasher(per_shard, hasher.clone()))))
+            .collect();
+        ShardedCache { mask: shards.len() as u64 - 1, shards, hasher, capacity }
+    }
+
+    /// Locks the shard for `hash`. A shard poisoned by a panic in a user's `Hash`, `Eq` or
+    /// `Clone` is still used: every cache operation leaves the shard valid before it runs
+    /// user code that could panic, so the state behind a poisoned lock is consistent.
+    #[inline]
+    fn shard(&self, hash: u64) -> MutexGuard<'_, LruCache<K, V, S, UnitWeigher>> {
+        let index = (hash >> 32) & self.mask;
+        self.shards[index as usize].0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A clone of the value for `key`, marking it most recently used in its shard.
+    #[inline]
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.shard(hash).get_hashed(hash, key).cloned()
+    }
+
+    /// A clone of the value for `key`, leaving the recency order as it is.
+    pub fn peek<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.shard(hash).peek_hashed(hash, key).cloned()
+    }
+
+    /// Whether `key` is cached.
+    pub fn contains<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.shard(hash).peek_hashed(hash, key).is_some()
+    }
+
+    /// Caches `value` under `key`; see [`Put`] for what comes back.
+    pub fn put(&self, key: K, value: V) -> Put<K, V> {
+        let hash = self.hasher.hash_one(&key);
+        self.shard(hash).put_hashed(hash, key, value)
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hasher.hash_one(key);
+        self.shard(hash).remove_hashed(hash, key).map(|(_, value)| value)
+    }
+
+    /// The number of cached entries. Other threads may change it while it is counted.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.0.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity asked for. Shards round up, so up to `shard_count() - 1` more may fit.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// How many shards the key space is split into.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) {
+        for shard in self.shards.iter() {
+            shard.0.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_count_is_a_power_of_two_within_capacity() {
+        assert_eq!(ShardedCache::<u32, u32>::with_shards(1000, 6).shard_count(), 8);
+        assert_eq!(ShardedCache::<u32, u32>::with_shards(3, 64).shard_count(), 4);
+        assert_eq!(ShardedCache::<u32, u32>::with_shards(0, 64).shard_count(), 1);
+    }
+
+    #[test]
+    fn never_holds_more_than_the_rounded_up_capacity() {
+        let cache = ShardedCache::with_shards(100, 8);
+        for k in 0..10_000u32 {
+            cache.put(k, k);
+        }
+        assert!(cache.len() <= 8 * 100usize.div_ceil(8));
+    }
+
+    #[test]
+    fn threads_see_each_others_writes() {
+        let cache = ShardedCache::with_shards(100_000, 16);
+        std::thread::scope(|s| {
+            for t in 0..4u32 {
+                let cache = &cache;
+                s.spawn(move || {
+                    for k in 0..1000 {
+                        cache.put(t * 1000 + k, k);
+                    }
+                });
+            }
+        });
+        assert_eq!(cache.len(), 4000);
+        assert_eq!(cache.get(&3999), Some(999));
+        assert_eq!(cache.remove(&3999), Some(999));
+        assert!(!cache.contains(&3999));
+    }
+}
