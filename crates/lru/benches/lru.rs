@@ -10,6 +10,8 @@
 //!
 //! Run: `cargo bench -p byo-lru --bench lru` (add `-- --quick` for a fast pass).
 
+#![allow(clippy::expect_used)] // a bench that cannot set up should stop loudly
+
 mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/it/trace.rs"]

@@ -8,6 +8,8 @@
 //!
 //! Run: `cargo bench -p byo-lru --bench memory`
 
+#![allow(clippy::expect_used)] // a bench that cannot set up should stop loudly
+
 use std::alloc::System;
 use std::hint::black_box;
 use std::num::NonZeroUsize;
@@ -36,21 +38,27 @@ fn main() {
         ("byo-lru", |n| {
             bytes_per_entry(n, || {
                 let mut c = byo_lru::LruCache::new(n);
-                (0..n as u64).for_each(|k| drop(c.put(k, k)));
+                (0..n as u64).for_each(|k| {
+                    let _ = c.put(k, k);
+                });
                 c
             })
         }),
         ("byo-lru/sieve", |n| {
             bytes_per_entry(n, || {
                 let mut c = byo_lru::SieveCache::new(n);
-                (0..n as u64).for_each(|k| drop(c.put(k, k)));
+                (0..n as u64).for_each(|k| {
+                    let _ = c.put(k, k);
+                });
                 c
             })
         }),
         ("byo-lru/sharded", |n| {
             bytes_per_entry(n, || {
                 let c = byo_lru::ShardedCache::new(n);
-                (0..n as u64).for_each(|k| drop(c.put(k, k)));
+                (0..n as u64).for_each(|k| {
+                    let _ = c.put(k, k);
+                });
                 c
             })
         }),
@@ -66,7 +74,9 @@ fn main() {
         ("lru", |n| {
             bytes_per_entry(n, || {
                 let mut c = lru::LruCache::new(NonZeroUsize::new(n).expect("n > 0"));
-                (0..n as u64).for_each(|k| drop(c.put(k, k)));
+                (0..n as u64).for_each(|k| {
+                    let _ = c.put(k, k);
+                });
                 c
             })
         }),
