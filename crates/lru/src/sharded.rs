@@ -80,13 +80,10 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedCache<K, V, S> {
         ShardedCache { mask: shards.len() as u64 - 1, shards, hasher, capacity }
     }
 
-    /// Locks the shard for `hash`. A shard poisoned by a panic in a user's `Hash`, `Eq` or
-    /// `Clone` is still used: every cache operation leaves the shard valid before it runs
-    /// user code that could panic, so the state behind a poisoned lock is consistent.
+    /// Locks the shard for `hash`.
     #[inline]
     fn shard(&self, hash: u64) -> MutexGuard<'_, LruCache<K, V, S, UnitWeigher>> {
-        let index = (hash >> 32) & self.mask;
-        self.shards[index as usize].0.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.shards[((hash >> 32) & self.mask) as usize])
     }
 
     /// A clone of the value for `key`, marking it most recently used in its shard.
@@ -140,7 +137,7 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedCache<K, V, S> {
 
     /// The number of cached entries. Other threads may change it while it is counted.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.0.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
     }
 
     /// Whether nothing is cached.
@@ -161,9 +158,21 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedCache<K, V, S> {
     /// Removes every entry.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            shard.0.lock().unwrap_or_else(PoisonError::into_inner).clear();
+            lock(shard).clear();
         }
     }
+}
+
+/// Locks a shard. A shard whose lock was poisoned (a thread panicked inside it, e.g. in a
+/// user's `Hash` or `Eq`) may have been left half-updated, so it is emptied before reuse: a
+/// cache may always forget, and an empty shard is consistent.
+fn lock<K, V, S>(shard: &Shard<K, V, S>) -> MutexGuard<'_, LruCache<K, V, S, UnitWeigher>> {
+    shard.0.lock().unwrap_or_else(|poisoned: PoisonError<_>| {
+        let mut cache = poisoned.into_inner();
+        cache.clear();
+        shard.0.clear_poison();
+        cache
+    })
 }
 
 #[cfg(test)]
@@ -184,6 +193,23 @@ mod tests {
             cache.put(k, k);
         }
         assert!(cache.len() <= 8 * 100usize.div_ceil(8));
+    }
+
+    #[test]
+    fn a_poisoned_shard_is_emptied_and_usable() {
+        let cache = ShardedCache::with_shards(8, 1);
+        cache.put(1, 1);
+        // Stand-in for a user `Hash` or `Eq` that panics halfway through an operation.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut shard = cache.shards[0].0.lock().unwrap();
+            shard.put(2, 2);
+            panic!("user code panicked while the shard was locked");
+        }));
+        assert!(panicked.is_err() && cache.shards[0].0.is_poisoned());
+        assert!(cache.is_empty(), "a poisoned shard is emptied");
+        assert!(!cache.shards[0].0.is_poisoned());
+        cache.put(3, 3);
+        assert_eq!(cache.get(&3), Some(3));
     }
 
     #[test]
