@@ -6,7 +6,8 @@
 //! - `oltp`: the OLTP block trace (914k accesses) replayed read-through into an empty cache of
 //!   1000, when `BYO_TRACES` names the trace directory.
 //! - `two_threads_all_hits`: two threads reading keys that are all cached, through `&self`.
-//!   Against `quick_cache::sync::Cache` and a `Mutex<lru::LruCache>`.
+//!   Against `quick_cache::sync::Cache` and a `Mutex<lru::LruCache>`. On a two-core machine
+//!   these figures are noisy; `benches/two_threads.rs` gives interleaved medians.
 //!
 //! Run: `cargo bench -p byo-lru --bench lru` (add `-- --quick` for a fast pass).
 

@@ -1,4 +1,4 @@
-//! Bounded caches: exact LRU, SIEVE and S3-FIFO, and a sharded LRU for many threads.
+//! Bounded caches: exact LRU, SIEVE and S3-FIFO, and a sharded cache for many threads.
 //!
 //! # How this crate is built
 //!
@@ -21,8 +21,9 @@
 //! | [`SieveCache`] | SIEVE (NSDI'24) | setting one bit | web-like traffic with one-hit wonders |
 //! | [`S3FifoCache`] | S3-FIFO (SOSP'23) | bumping a 2-bit counter | scans and one-hit wonders; highest hit ratios here |
 //!
-//! and [`ShardedCache`], which puts many `LruCache`s behind mutexes so that threads can share
-//! one cache through `&self`.
+//! and [`ShardedCache`], which puts many `SieveCache`s behind read-write locks so that threads
+//! can share one cache through `&self`. It is SIEVE rather than LRU because a SIEVE hit writes
+//! nothing that other cores need, so reads proceed in parallel (see its module docs).
 //!
 //! All three policies implement [`Cache`], so code (and the [`testkit`], behind the `testkit`
 //! feature) can be written once against any of them, including your own.

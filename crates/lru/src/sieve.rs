@@ -18,10 +18,17 @@
 //! This follows the reference simulator (libCacheSim's `Sieve.c`) step for step, so hit ratios
 //! on a trace match it exactly; the crate's trace test checks that.
 //!
+//! The visited bit is an [`AtomicBool`], which costs the same as a `bool` here: it lets
+//! [`ShardedCache`](crate::ShardedCache) record hits while holding only a *shared* lock, since
+//! marking an entry visited is the only write a SIEVE hit makes. It is written only when not
+//! already set, so a hit on a hot entry writes nothing at all: no cache line changes hands
+//! between cores.
+//!
 //! Invariants: `queue` links every slot; `hand` is `NIL` (start at the tail) or a linked slot.
 
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::list::List;
 use crate::put::{Evicted, Put};
@@ -43,7 +50,7 @@ use crate::{Cache, DefaultHashBuilder};
 #[derive(Clone)]
 pub struct SieveCache<K, V, S = DefaultHashBuilder> {
     /// Entries; each slot's `meta` is its visited bit.
-    store: Store<K, V, bool, S>,
+    store: Store<K, V, Visited, S>,
     /// Insertion order: head is the newest.
     queue: List,
     /// Where the next eviction scan starts; `NIL` means the tail.
@@ -75,9 +82,19 @@ impl<K: Hash + Eq, V, S: BuildHasher> SieveCache<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.store.find(self.store.hash(key), key)?;
-        let slot = self.store.slot_mut(index);
-        slot.meta = true;
+        self.get_shared(self.store.hash(key), key)
+    }
+
+    /// [`get`](Self::get) through a shared reference, for a caller that already hashed `key`
+    /// with this cache's hasher: the visited bit is atomic.
+    #[inline]
+    pub(crate) fn get_shared<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let slot = self.store.slot(self.store.find(hash, key)?);
+        slot.meta.mark();
         Some(&slot.value)
     }
 
@@ -87,7 +104,15 @@ impl<K: Hash + Eq, V, S: BuildHasher> SieveCache<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.store.find(self.store.hash(key), key)?;
+        self.peek_hashed(self.store.hash(key), key)
+    }
+
+    pub(crate) fn peek_hashed<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let index = self.store.find(hash, key)?;
         Some(&self.store.slot(index).value)
     }
 
@@ -105,16 +130,20 @@ impl<K: Hash + Eq, V, S: BuildHasher> SieveCache<K, V, S> {
     /// as visited.
     pub fn put(&mut self, key: K, value: V) -> Put<K, V> {
         let hash = self.store.hash(&key);
+        self.put_hashed(hash, key, value)
+    }
+
+    pub(crate) fn put_hashed(&mut self, hash: u64, key: K, value: V) -> Put<K, V> {
         if let Some(index) = self.store.find(hash, &key) {
             let slot = self.store.slot_mut(index);
-            slot.meta = true;
+            slot.meta.set(true);
             return Put::Replaced(core::mem::replace(&mut slot.value, value));
         }
         if self.capacity == 0 {
             return Put::Rejected(key, value);
         }
         if self.store.len() < self.capacity {
-            let index = self.store.push(hash, key, value, false, self.capacity);
+            let index = self.store.push(hash, key, value, Visited::default(), self.capacity);
             self.queue.push_front(&mut self.store.slots, index);
             return Put::Inserted;
         }
@@ -122,7 +151,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> SieveCache<K, V, S> {
         // The victim's slot becomes the new entry, moved to the head. The hand already points
         // past it, so moving it does not disturb the scan.
         let (old_key, old_value) = self.store.replace(victim, hash, key, value);
-        self.store.slot_mut(victim).meta = false;
+        self.store.slot_mut(victim).meta.set(false);
         self.queue.move_to_front(&mut self.store.slots, victim);
         Put::Evicted(Evicted::one(old_key, old_value))
     }
@@ -134,9 +163,8 @@ impl<K: Hash + Eq, V, S: BuildHasher> SieveCache<K, V, S> {
     fn find_victim(&mut self) -> u32 {
         debug_assert!(self.queue.len > 0);
         let mut at = if self.hand == NIL { self.queue.tail } else { self.hand };
-        while self.store.slot(at).meta {
-            let slot = self.store.slot_mut(at);
-            slot.meta = false;
+        while self.store.slot_mut(at).meta.take() {
+            let slot = self.store.slot(at);
             at = if slot.prev == NIL { self.queue.tail } else { slot.prev };
         }
         self.hand = self.store.slot(at).prev;
@@ -149,7 +177,15 @@ impl<K: Hash + Eq, V, S: BuildHasher> SieveCache<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.store.find(self.store.hash(key), key)?;
+        self.remove_hashed(self.store.hash(key), key)
+    }
+
+    pub(crate) fn remove_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let index = self.store.find(hash, key)?;
         if self.hand == index {
             self.hand = self.store.slot(index).prev;
         }
@@ -216,6 +252,37 @@ impl<K: Hash + Eq, V, S: BuildHasher> Cache<K, V> for SieveCache<K, V, S> {
     }
     fn clear(&mut self) {
         SieveCache::clear(self)
+    }
+}
+
+/// A SIEVE visited bit that a hit can set through a shared reference.
+#[derive(Debug, Default)]
+pub(crate) struct Visited(AtomicBool);
+
+impl Visited {
+    /// Marks the entry visited. Reads first: a hot entry is already marked, and skipping the
+    /// store keeps its cache line clean, so cores reading it do not invalidate each other.
+    /// `Relaxed` is enough: the bit orders nothing, and the shard lock orders the rest.
+    #[inline]
+    fn mark(&self) {
+        if !self.0.load(Ordering::Relaxed) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn set(&mut self, visited: bool) {
+        *self.0.get_mut() = visited;
+    }
+
+    /// Clears the bit, returning whether it was set.
+    fn take(&mut self) -> bool {
+        core::mem::take(self.0.get_mut())
+    }
+}
+
+impl Clone for Visited {
+    fn clone(&self) -> Self {
+        Visited(AtomicBool::new(self.0.load(Ordering::Relaxed)))
     }
 }
 
