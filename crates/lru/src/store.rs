@@ -38,7 +38,8 @@ use hashbrown::HashTable;
 /// The "no slot" link value: the end of a list.
 pub(crate) const NIL: u32 = u32::MAX;
 
-/// The most entries one store can hold: every slot number must fit in a `u32` below [`NIL`].
+/// The most entries one cache can hold, 2³² − 2: slot numbers are `u32`, and `u32::MAX` is
+/// reserved to mean "no slot".
 pub const MAX_ENTRIES: usize = (NIL - 1) as usize;
 
 /// One cache entry and its links.
