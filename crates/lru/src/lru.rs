@@ -110,6 +110,15 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
     /// A mutable reference to the value for `key`, marking it most recently used.
     ///
     /// The entry's weight is not measured again; see [`Weigher`].
+    ///
+    /// ```
+    /// let mut hits = byo_lru::LruCache::new(8);
+    /// hits.put("/index.html", 0u32);
+    /// if let Some(count) = hits.get_mut("/index.html") {
+    ///     *count += 1;
+    /// }
+    /// assert_eq!(hits.peek("/index.html"), Some(&1));
+    /// ```
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
@@ -139,6 +148,14 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
     }
 
     /// The least recently used entry (the next to be evicted), leaving the order as it is.
+    ///
+    /// ```
+    /// let mut cache = byo_lru::LruCache::new(3);
+    /// cache.put(1, "a");
+    /// cache.put(2, "b");
+    /// cache.get(&1);
+    /// assert_eq!(cache.peek_lru(), Some((&2, &"b")));
+    /// ```
     pub fn peek_lru(&self) -> Option<(&K, &V)> {
         self.order.iter(&self.store.slots).next_back().map(|i| self.entry(i))
     }
@@ -228,6 +245,13 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
     ///
     /// `Err` hands back the new entry when it weighs more than the whole capacity, so it
     /// could not be cached (with unit weights that only happens at capacity 0).
+    ///
+    /// ```
+    /// let mut squares = byo_lru::LruCache::new(100);
+    /// let nine = squares.get_or_insert_with(3u64, || 3 * 3);
+    /// assert_eq!(nine, Ok(&9));
+    /// assert!(squares.contains(&3));
+    /// ```
     pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> Result<&V, (K, V)> {
         let hash = self.store.hash(&key);
         let index = match self.store.find(hash, &key) {
@@ -277,6 +301,14 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
     }
 
     /// Removes and returns the least recently used entry.
+    ///
+    /// ```
+    /// let mut cache = byo_lru::LruCache::new(3);
+    /// cache.put('x', 1);
+    /// cache.put('y', 2);
+    /// assert_eq!(cache.pop_lru(), Some(('x', 1)));
+    /// assert_eq!(cache.len(), 1);
+    /// ```
     pub fn pop_lru(&mut self) -> Option<(K, V)> {
         (self.order.len > 0).then(|| self.remove_at(self.order.tail))
     }
@@ -292,6 +324,13 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
     }
 
     /// Changes the capacity, evicting least recently used entries until the cache fits.
+    ///
+    /// ```
+    /// let mut cache = byo_lru::LruCache::new(3);
+    /// (1..=3).for_each(|k| drop(cache.put(k, k)));
+    /// cache.resize(1);
+    /// assert_eq!(cache.iter().collect::<Vec<_>>(), [(&3, &3)]);
+    /// ```
     pub fn resize(&mut self, capacity: u64) {
         self.capacity = capacity;
         while self.total_weight > self.capacity {
@@ -346,6 +385,17 @@ impl<K, V, S, W: Weigher<K, V>> LruCache<K, V, S, W> {
     }
 
     /// The entries from most to least recently used. Does not change the order.
+    ///
+    /// ```
+    /// let mut cache = byo_lru::LruCache::new(3);
+    /// cache.put("a", 1);
+    /// cache.put("b", 2);
+    /// cache.get(&"a");
+    /// let newest_first: Vec<_> = cache.iter().map(|(k, _)| *k).collect();
+    /// assert_eq!(newest_first, ["a", "b"]);
+    /// let oldest_first: Vec<_> = cache.iter().rev().map(|(k, _)| *k).collect();
+    /// assert_eq!(oldest_first, ["b", "a"]);
+    /// ```
     pub fn iter(&self) -> Iter<'_, K, V, W::Weight> {
         Iter { slots: &self.store.slots, order: self.order.iter(&self.store.slots) }
     }
@@ -491,6 +541,15 @@ mod tests {
             assert_eq!(keys(&cache), expected);
             cache.assert_valid();
         }
+    }
+
+    #[test]
+    fn capacity_beyond_the_slot_limit_is_lowered_to_it() {
+        let cache: LruCache<u32, u32> = LruCache::new(usize::MAX);
+        assert_eq!(cache.capacity(), MAX_ENTRIES as u64);
+        assert_eq!(cache.max_len(), MAX_ENTRIES);
+        let weighted = LruCache::with_weigher(u64::MAX, |_: &u32, _: &u32| 1);
+        assert_eq!(weighted.max_len(), MAX_ENTRIES, "a weigher promising nothing is bounded too");
     }
 
     #[test]
