@@ -49,16 +49,7 @@ impl List {
     #[inline]
     pub(crate) fn unlink<K, V, M>(&mut self, slots: &mut [Slot<K, V, M>], index: u32) {
         let Slot { prev, next, .. } = slots[index as usize];
-        if prev == NIL {
-            self.head = next;
-        } else {
-            slots[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.tail = prev;
-        } else {
-            slots[next as usize].prev = prev;
-        }
+        self.bridge(slots, prev, next);
         let slot = &mut slots[index as usize];
         slot.prev = NIL;
         slot.next = NIL;
@@ -75,19 +66,29 @@ impl List {
         if old_head == index {
             return;
         }
-        // Not the head, so `prev` is a real slot and the list has at least two entries.
+        // Not the head, so it has a `prev` and bridging leaves `self.head` alone.
         let Slot { prev, next, .. } = slots[index as usize];
-        slots[prev as usize].next = next;
-        if next == NIL {
-            self.tail = prev;
-        } else {
-            slots[next as usize].prev = prev;
-        }
+        self.bridge(slots, prev, next);
         let slot = &mut slots[index as usize];
         slot.prev = NIL;
         slot.next = old_head;
         slots[old_head as usize].prev = index;
         self.head = index;
+    }
+
+    /// Joins the neighbours of a slot being taken out; either may be `NIL` at an end.
+    #[inline]
+    fn bridge<K, V, M>(&mut self, slots: &mut [Slot<K, V, M>], prev: u32, next: u32) {
+        if prev == NIL {
+            self.head = next;
+        } else {
+            slots[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            slots[next as usize].prev = prev;
+        }
     }
 
     /// After [`Store::swap_remove`](crate::store::Store::swap_remove) moved a slot from

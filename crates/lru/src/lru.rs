@@ -91,18 +91,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.store.hash(key);
-        self.get_hashed(hash, key)
-    }
-
-    /// [`get`](Self::get) for a caller that already hashed `key` with this cache's hasher.
-    #[inline]
-    pub(crate) fn get_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        let index = self.store.find(hash, key)?;
+        let index = self.store.find(self.store.hash(key), key)?;
         self.order.move_to_front(&mut self.store.slots, index);
         Some(&self.store.slot(index).value)
     }
@@ -135,16 +124,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.peek_hashed(self.store.hash(key), key)
-    }
-
-    pub(crate) fn peek_hashed<Q>(&self, hash: u64, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        let index = self.store.find(hash, key)?;
-        Some(&self.store.slot(index).value)
+        self.store.value(self.store.hash(key), key)
     }
 
     /// The least recently used entry (the next to be evicted), leaving the order as it is.
@@ -173,10 +153,6 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
     /// used entries if it does not fit. See [`Put`] for what comes back.
     pub fn put(&mut self, key: K, value: V) -> Put<K, V> {
         let hash = self.store.hash(&key);
-        self.put_hashed(hash, key, value)
-    }
-
-    pub(crate) fn put_hashed(&mut self, hash: u64, key: K, value: V) -> Put<K, V> {
         let weight = self.weigher.weight(&key, &value);
         let mut evicted = None;
         if let Some(index) = self.store.find(hash, &key) {
@@ -288,15 +264,7 @@ impl<K: Hash + Eq, V, S: BuildHasher, W: Weigher<K, V>> LruCache<K, V, S, W> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.remove_hashed(self.store.hash(key), key)
-    }
-
-    pub(crate) fn remove_hashed<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V)>
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        let index = self.store.find(hash, key)?;
+        let index = self.store.find(self.store.hash(key), key)?;
         Some(self.remove_at(index))
     }
 

@@ -112,8 +112,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> SieveCache<K, V, S> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let index = self.store.find(hash, key)?;
-        Some(&self.store.slot(index).value)
+        self.store.value(hash, key)
     }
 
     /// Whether `key` is cached (without marking it visited).

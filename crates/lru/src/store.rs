@@ -108,6 +108,16 @@ impl<K: Hash + Eq, V, M, S: BuildHasher> Store<K, V, M, S> {
         self.table.find(hash, |&i| slots[i as usize].key.borrow() == key).copied()
     }
 
+    /// The value stored under `key`, given `hash == self.hash(key)`.
+    #[inline]
+    pub(crate) fn value<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        Some(&self.slot(self.find(hash, key)?).value)
+    }
+
     /// Appends a new, unlinked slot for a key that is not in the store.
     ///
     /// The caller has checked `len() < MAX_ENTRIES` and that the key is absent. `max_len` is
