@@ -54,6 +54,9 @@ mod scan;
 mod storage;
 mod store;
 
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
 pub use crate::error::{Corruption, Error, Result};
 pub use crate::merge::{MergeReport, MergeTrigger};
 pub use crate::options::{CorruptionPolicy, Durability, Options};

@@ -55,6 +55,14 @@ pub struct Options {
     /// The largest value, in bytes. Default 64 MiB; must leave a record within
     /// `max_file_size`.
     pub max_value_size: u32,
+    /// How long `open` keeps trying to take the directory lock before it reports
+    /// [`Error::Locked`](crate::Error::Locked). Default 1 s.
+    ///
+    /// A lock can be held for a moment by a process that is not a writer at all: a child
+    /// forked by any thread of this process shares the lock's file descriptor until it execs,
+    /// so a store closed and reopened while a process is being spawned would otherwise find
+    /// itself locked out by its own past.
+    pub lock_wait: Duration,
 }
 
 impl Default for Options {
@@ -65,6 +73,7 @@ impl Default for Options {
             max_file_size: 256 << 20,
             max_key_size: 64 << 10,
             max_value_size: 64 << 20,
+            lock_wait: Duration::from_secs(1),
         }
     }
 }
@@ -97,6 +106,12 @@ impl Options {
     /// Sets [`max_value_size`](Self::max_value_size).
     pub fn max_value_size(mut self, bytes: u32) -> Self {
         self.max_value_size = bytes;
+        self
+    }
+
+    /// Sets [`lock_wait`](Self::lock_wait).
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
         self
     }
 

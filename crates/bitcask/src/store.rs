@@ -20,6 +20,7 @@ use std::sync::{
     Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, io};
 use crate::format::{self, DATA_MAGIC, Decoded, RECORD_HEADER};
@@ -149,11 +150,7 @@ impl Bitcask {
         let dir = dir.as_ref().to_path_buf();
         let storage: Arc<dyn Storage> = Arc::new(storage);
         storage.create_dir_all(&dir).map_err(io("create directory", &dir))?;
-        let lock_path = dir.join("LOCK");
-        let dir_lock = storage
-            .lock(&lock_path)
-            .map_err(io("lock", &lock_path))?
-            .ok_or_else(|| Error::Locked { path: dir.clone() })?;
+        let dir_lock = lock_dir(&*storage, &dir, options.lock_wait)?;
         let recovered = recovery::recover(&*storage, &dir, &options)?;
         let durable = (recovered.active.id, recovered.active_len);
         let inner = Arc::new(Inner {
@@ -291,6 +288,21 @@ impl Drop for Bitcask {
         self.stop_syncer();
         // Best effort: an error here has no one to report to, and the next open recovers.
         let _ = self.inner.sync_now();
+    }
+}
+
+/// Takes the directory's writer lock, retrying for up to `wait` (see [`Options::lock_wait`]).
+fn lock_dir(storage: &dyn Storage, dir: &Path, wait: Duration) -> Result<Box<dyn Send + Sync>> {
+    let path = dir.join("LOCK");
+    let deadline = Instant::now() + wait;
+    loop {
+        if let Some(guard) = storage.lock(&path).map_err(io("lock", &path))? {
+            return Ok(guard);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Locked { path: dir.to_path_buf() });
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -534,7 +546,7 @@ struct Syncer {
 }
 
 impl Syncer {
-    fn start(inner: Arc<Inner>, every: std::time::Duration) -> Syncer {
+    fn start(inner: Arc<Inner>, every: Duration) -> Syncer {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = stop.clone();
         let thread = std::thread::spawn(move || {

@@ -69,8 +69,11 @@ fn options_that_do_not_fit_are_refused() {
 fn one_writer_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let first = Bitcask::open(dir.path(), Options::default()).unwrap();
-    let err = Bitcask::open(dir.path(), Options::default()).err().unwrap();
+    let quick = Options::default().lock_wait(std::time::Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    let err = Bitcask::open(dir.path(), quick).err().unwrap();
     assert!(matches!(err, Error::Locked { .. }), "{err}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(50), "it waited first");
     drop(first);
     Bitcask::open(dir.path(), Options::default()).unwrap();
 }

@@ -4,5 +4,6 @@
 
 mod basics;
 mod faults;
+mod kit;
 mod model;
 mod tail;
