@@ -32,6 +32,21 @@ struct Plan {
     disk_full_at: Option<u64>,
     /// Every file and directory fsync fails.
     fail_syncs: bool,
+    /// Mutating operations (append, fsync, truncate, create, rename, remove) so far.
+    mutations: u64,
+    /// Once `mutations` reaches this, every mutating operation fails: the process "died".
+    crash_at: Option<u64>,
+}
+
+impl Plan {
+    /// Counts a mutating operation, or refuses it if the crash point has passed.
+    fn mutate(&mut self) -> io::Result<()> {
+        if self.crash_at.is_some_and(|at| self.mutations >= at) {
+            return Err(io::Error::other("injected crash: no further writes reach the disk"));
+        }
+        self.mutations += 1;
+        Ok(())
+    }
 }
 
 /// A [`Storage`] wrapper whose faults are armed by the test. Clones share one plan.
@@ -69,12 +84,27 @@ impl FaultyStorage {
         self.plan().fail_syncs = fail;
     }
 
+    /// After `operations` more mutating operations (appends, fsyncs, truncations, creations,
+    /// renames, removals), every one fails, as if the process had died there: nothing after
+    /// that point reaches the disk. Walking `operations` over 0, 1, 2, ... crashes a
+    /// multi-step procedure, such as a merge, at each of its steps in turn.
+    pub fn crash_after(&self, operations: u64) {
+        let mut plan = self.plan();
+        plan.crash_at = Some(plan.mutations + operations);
+    }
+
+    /// Mutating operations performed so far (see [`crash_after`](Self::crash_after)).
+    pub fn mutations(&self) -> u64 {
+        self.plan().mutations
+    }
+
     /// Disarms every fault.
     pub fn heal(&self) {
         let mut plan = self.plan();
         plan.short_write_at = None;
         plan.disk_full_at = None;
         plan.fail_syncs = false;
+        plan.crash_at = None;
     }
 
     /// Bytes appended through this layer so far.
@@ -88,10 +118,16 @@ fn lock(plan: &Mutex<Plan>) -> MutexGuard<'_, Plan> {
 }
 
 fn sync_fault(plan: &Mutex<Plan>) -> io::Result<()> {
-    if lock(plan).fail_syncs {
+    let mut plan = lock(plan);
+    plan.mutate()?;
+    if plan.fail_syncs {
         return Err(io::Error::other("injected fsync failure"));
     }
     Ok(())
+}
+
+fn mutation(plan: &Mutex<Plan>) -> io::Result<()> {
+    lock(plan).mutate()
 }
 
 impl Storage for FaultyStorage {
@@ -104,15 +140,20 @@ impl Storage for FaultyStorage {
     }
 
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn StorageFile>> {
+        if mode == OpenMode::CreateNew {
+            mutation(&self.plan)?;
+        }
         let inner = self.inner.open(path, mode)?;
         Ok(Box::new(FaultyFile { inner, plan: self.plan.clone() }))
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
+        mutation(&self.plan)?;
         self.inner.remove(path)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        mutation(&self.plan)?;
         self.inner.rename(from, to)
     }
 
@@ -138,6 +179,7 @@ impl StorageFile for FaultyFile {
 
     fn append(&self, data: &[u8]) -> io::Result<()> {
         let mut plan = lock(&self.plan);
+        plan.mutate()?;
         let end = plan.written + data.len() as u64;
         if plan.disk_full_at.is_some_and(|full| end > full) {
             return Err(io::Error::new(io::ErrorKind::StorageFull, "injected: disk full"));
@@ -164,6 +206,7 @@ impl StorageFile for FaultyFile {
     }
 
     fn truncate(&self, len: u64) -> io::Result<()> {
+        mutation(&self.plan)?;
         self.inner.truncate(len)
     }
 }
