@@ -16,7 +16,7 @@
 //! What makes this one a reference implementation rather than a sketch is the crash story:
 //!
 //! - every record carries a CRC-32 and a sequence number, and lengths are checked against
-//!   limits before anything is allocated ([`format`]);
+//!   limits before anything is allocated ([`format`](mod@format));
 //! - four [`Durability`] modes, from an fsync per write to none, with group commit sharing
 //!   fsyncs between concurrent writers; a new file is followed by a directory fsync;
 //! - on open, a torn tail is cut off before anything is appended after it, and other damage is

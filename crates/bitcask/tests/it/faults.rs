@@ -141,6 +141,7 @@ fn a_merge_crashed_at_every_step_loses_nothing_and_resurrects_nothing() {
         disk.mutations() - before
     };
     assert!(steps > 10, "a merge of several files takes many steps, not {steps}");
+    eprintln!("a merge of this store takes {steps} storage operations; crashing after each");
     let (mut finished, mut discarded) = (0, 0);
     for crash_at in 0..=steps {
         let trial = copy(base.path());
