@@ -83,6 +83,9 @@ pub enum Error {
     /// The options do not fit together.
     #[error("invalid options: {0}")]
     Options(String),
+    /// The keys of the store no longer fit in the keydir's 4 GiB key arena.
+    #[error("the store's keys take more than 4 GiB of memory; delete keys or use shorter ones")]
+    KeyDirFull,
     /// A merge is already running on this store.
     #[error("a merge is already running")]
     MergeRunning,

@@ -1,7 +1,8 @@
 //! The bytes on disk: data records, hint entries and file headers. Pure functions, no I/O.
 //!
-//! Every file starts with an 8-byte magic naming what it is, so a stray file in the directory
-//! is recognised instead of being parsed as garbage. Then come records, back to back.
+//! Every file starts with an 8-byte magic naming what it is (a data file appended to by the
+//! store, a data file written by merge, a hint file, a manifest), so a stray file in the
+//! directory is recognised instead of being parsed as garbage. Then come records, back to back.
 //!
 //! A data record:
 //!
@@ -35,8 +36,13 @@
 
 use crate::error::Corruption;
 
-/// Magic at the start of every data file.
+/// Bytes of the magic that starts every file.
+pub const MAGIC_LEN: usize = 8;
+/// Magic at the start of every data file the store appends to.
 pub const DATA_MAGIC: [u8; 8] = *b"BYOBCD1\n";
+/// Magic at the start of every data file written by merge. Recovery loads these before the
+/// others: they hold copies of records older than any record in a file that is not merged.
+pub const MERGED_MAGIC: [u8; 8] = *b"BYOBCC1\n";
 /// Magic at the start of every hint file.
 pub const HINT_MAGIC: [u8; 8] = *b"BYOBCH1\n";
 /// Magic at the start of every merge manifest.

@@ -23,7 +23,8 @@
 //! untouched. A crash after it leaves `MERGE`, and the next open finishes steps 3 and 5 from it.
 //! Either way no record is lost and no deleted key returns. Records that are copied but then
 //! overwritten or deleted while the merge runs are safe too: step 4 leaves such keys alone,
-//! and the newer record (in a file that is not an input) wins by sequence number on reopen.
+//! and on reopen the newer record wins because merged files (which start with their own
+//! magic) are loaded before the files the store appended to.
 //!
 //! Tombstones are not copied. That is safe because all immutable files are merged together:
 //! any older record of a deleted key is in an input too, and leaves with it.
@@ -33,7 +34,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, TryLockError};
 
 use crate::error::{Corruption, Error, Result, io};
-use crate::format::{self, DATA_MAGIC, HINT_MAGIC, Hint, HintTrailer, Manifest, RECORD_HEADER};
+use crate::format::Record;
+use crate::format::{self, HINT_MAGIC, Hint, HintTrailer, MERGED_MAGIC, Manifest, RECORD_HEADER};
 use crate::keydir::Loc;
 use crate::scan::{Scanner, Step};
 use crate::storage::{OpenMode, Storage, StorageFile};
@@ -158,9 +160,10 @@ struct Outputs {
 
 impl Outputs {
     /// Appends a copy of a live record to the current output, starting a new one if needed.
-    fn append(&mut self, inner: &Inner, key: &[u8], value: &[u8], from: Loc) -> Result<()> {
+    fn append(&mut self, inner: &Inner, record: &Record<'_>, from: Loc) -> Result<()> {
+        let (key, value) = (record.key, record.value.unwrap_or_default());
         self.buf.clear();
-        format::encode_record(&mut self.buf, from.seq, key, Some(value));
+        format::encode_record(&mut self.buf, record.seq, key, Some(value));
         let record_len = self.buf.len() as u64;
         let full =
             self.files.last().is_none_or(|o| o.len + record_len > inner.options.max_file_size);
@@ -173,23 +176,18 @@ impl Outputs {
             let path = inner.dir.join(tmp_name(&data_name(id)));
             let file =
                 inner.storage.open(&path, OpenMode::CreateNew).map_err(io("create", &path))?;
-            file.append(&DATA_MAGIC).map_err(io("write", &path))?;
+            file.append(&MERGED_MAGIC).map_err(io("write", &path))?;
             let hints = HINT_MAGIC.to_vec();
-            self.files.push(Output { id, file, len: DATA_MAGIC.len() as u64, hints, entries: 0 });
+            self.files.push(Output { id, file, len: MERGED_MAGIC.len() as u64, hints, entries: 0 });
         }
         // Non-empty: `full` is true when there is no output yet.
         let last = self.files.len() - 1;
         let out = &mut self.files[last];
         let path = || inner.dir.join(tmp_name(&data_name(out.id)));
         out.file.append(&self.buf).map_err(|e| io("write", path())(e))?;
-        let hint = Hint { seq: from.seq, key, value_len: from.value_len, offset: out.len };
+        let hint = Hint { seq: record.seq, key, value_len: from.value_len, offset: out.len };
         format::encode_hint(&mut out.hints, &hint);
-        let to = Loc {
-            seq: from.seq,
-            file_id: out.id,
-            offset: out.len as u32,
-            value_len: from.value_len,
-        };
+        let to = Loc { file_id: out.id, offset: out.len as u32, value_len: from.value_len };
         out.len += record_len;
         out.entries += 1;
         self.moves.push(Move { key: key.into(), from, to });
@@ -232,7 +230,7 @@ fn write_durably(storage: &dyn Storage, path: &Path, bytes: &[u8]) -> Result<()>
 fn copy_live(inner: &Inner, inputs: &[Arc<DataFile>], outputs: &mut Outputs) -> Result<()> {
     for input in inputs {
         let len = input.bytes.load(Ordering::Relaxed);
-        let start = DATA_MAGIC.len() as u64;
+        let start = format::MAGIC_LEN as u64;
         let mut scanner = Scanner::new(&*input.file, len, start, inner.options.limits());
         loop {
             match scanner.next().map_err(io("read", &input.path))? {
@@ -244,12 +242,14 @@ fn copy_live(inner: &Inner, inputs: &[Arc<DataFile>], outputs: &mut Outputs) -> 
                     }
                 }
                 Step::Record { record, offset } => {
-                    let Some(value) = record.value else { continue };
+                    if record.value.is_none() {
+                        continue;
+                    }
                     let live = read(&inner.keydir)
                         .get(record.key)
                         .filter(|loc| loc.file_id == input.id && u64::from(loc.offset) == offset);
                     if let Some(from) = live {
-                        outputs.append(inner, record.key, value, from)?;
+                        outputs.append(inner, &record, from)?;
                     }
                 }
             }

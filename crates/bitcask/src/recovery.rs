@@ -6,10 +6,17 @@
 //!    [`crate::merge`]). If one exists, the merge had committed: finish it (rename its
 //!    outputs into place, delete its inputs). Then delete every `*.tmp`: outputs of a merge
 //!    that had not committed.
-//! 2. **Load every data file in id order**, from its hint file if it has a valid one (merge
-//!    outputs do), otherwise by scanning its records. For each key, the record with the
-//!    highest sequence number wins; a tombstone also hides any older record of its key that a
-//!    later file (a merge output) may still hold.
+//! 2. **Load the data files, oldest records first**: the files written by merge (they start
+//!    with their own magic), then the files written by the store, each group in id order. A
+//!    merged file is loaded from its hint file if that is valid, otherwise by scanning. The
+//!    record loaded last wins, and a tombstone removes its key.
+//!
+//!    Why that order is oldest-first: a merge takes *every* file but the active one, and an
+//!    interrupted merge is finished or discarded in step 1, so at most one merge's outputs
+//!    exist. They hold copies of records from files sealed before the then-active file began,
+//!    so every one of them is older than every record in a store-written file still present.
+//!    Store-written files are appended in write order and rotated to increasing ids. So no
+//!    sequence numbers are needed to decide precedence, and the keydir does not store them.
 //! 3. **Cut the torn tail.** Only the newest non-merged file was being appended to, so only it
 //!    can end in a partial record. A failed record there after which no valid record follows
 //!    is the write the crash interrupted: the file is truncated to before it and fsynced, so
@@ -26,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::error::{Corruption, Error, Result, io};
-use crate::format::{self, DATA_MAGIC, Decoded, HINT_MAGIC, HintItem, RECORD_HEADER};
+use crate::format::{self, DATA_MAGIC, Decoded, HINT_MAGIC, HintItem, MERGED_MAGIC, RECORD_HEADER};
 use crate::keydir::{KeyDir, Loc};
 use crate::merge;
 use crate::options::{CorruptionPolicy, Options};
@@ -95,57 +102,73 @@ pub(crate) fn parse_id(name: &str, suffix: &str) -> Option<u32> {
     (stem.len() == 10 && stem.bytes().all(|b| b.is_ascii_digit())).then(|| stem.parse().ok())?
 }
 
-/// The state of the keydir while files load: the keydir, plus the newest tombstone seen per
-/// key, so that an older record read later cannot bring a deleted key back.
+/// The keydir while files load, oldest records first, so each record applied wins.
 #[derive(Default)]
 struct Loader {
     keydir: KeyDir,
-    deleted: HashMap<Box<[u8]>, u64>,
     max_seq: u64,
 }
 
 impl Loader {
-    fn apply(&mut self, key: &[u8], seq: u64, value_len: Option<u32>, file_id: u32, offset: u64) {
+    fn apply(
+        &mut self,
+        key: &[u8],
+        seq: u64,
+        value_len: Option<u32>,
+        file_id: u32,
+        offset: u64,
+    ) -> Result<()> {
         self.max_seq = self.max_seq.max(seq);
-        let newer = self.keydir.get(key).is_none_or(|loc| loc.seq < seq)
-            && self.deleted.get(key).is_none_or(|&deleted| deleted < seq);
-        if !newer {
-            return;
-        }
         match value_len {
             Some(value_len) => {
-                let loc = Loc { seq, file_id, offset: offset as u32, value_len };
-                self.keydir.insert(key, loc);
+                let loc = Loc { file_id, offset: offset as u32, value_len };
+                self.keydir.insert(key, loc).map_err(|_| Error::KeyDirFull)?;
             }
             None => {
                 self.keydir.remove(key);
-                self.deleted.insert(key.into(), seq);
             }
         }
+        Ok(())
     }
+}
+
+/// What a data file's first bytes say it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Written by the store's appends.
+    Appended,
+    /// Written by merge.
+    Merged,
+    /// Shorter than a magic, or not ours.
+    Unknown,
 }
 
 pub(crate) fn recover(storage: &dyn Storage, dir: &Path, options: &Options) -> Result<Recovered> {
     let mut report = RecoveryReport::default();
     report.finished_merge = merge::finish_or_discard(storage, dir, &mut report.removed)?;
     let names = storage.list(dir).map_err(io("list", dir))?;
-    let data_ids: Vec<u32> = {
-        let mut ids: Vec<u32> = names.iter().filter_map(|n| parse_id(n, ".data")).collect();
-        ids.sort_unstable();
-        ids
-    };
+    let mut ids: Vec<u32> = names.iter().filter_map(|n| parse_id(n, ".data")).collect();
+    ids.sort_unstable();
     let hinted: Vec<u32> = names.iter().filter_map(|n| parse_id(n, ".hint")).collect();
-    // The file that was being appended to: the newest one that merge did not write.
-    let newest = data_ids.iter().rev().copied().find(|id| !hinted.contains(id));
+
+    // Open every file and learn its kind; the newest store-written file is the one that was
+    // being appended to, so it alone may have a torn tail and is reopened for appending.
+    let mut opened = Vec::new();
+    for &id in &ids {
+        let path = dir.join(data_name(id));
+        let file = storage.open(&path, OpenMode::Read).map_err(io("open", &path))?;
+        let len = file.len().map_err(io("stat", &path))?;
+        let kind = kind_of(&*file, len, &path)?;
+        opened.push((id, path, file, len, kind));
+    }
+    let newest = opened.iter().rev().find(|f| f.4 != Kind::Merged).map(|f| f.0);
     let mut loader = Loader::default();
     let mut files = BTreeMap::new();
-    for &id in &data_ids {
+    // Oldest records first: merged files, then store-written files, each in id order.
+    opened.sort_by_key(|f| (f.4 != Kind::Merged, f.0));
+    for (id, path, file, len, kind) in opened {
         let is_newest = Some(id) == newest;
-        let path = dir.join(data_name(id));
-        let mode = if is_newest { OpenMode::Append } else { OpenMode::Read };
-        let file = storage.open(&path, mode).map_err(io("open", &path))?;
-        let mut len = file.len().map_err(io("stat", &path))?;
-        if !has_magic(&*file, len, &path)? {
+        if kind == Kind::Unknown {
             if is_newest && len < DATA_MAGIC.len() as u64 {
                 // Created, but the crash came before its header was durable: it never held a
                 // record. Remove it.
@@ -157,23 +180,33 @@ pub(crate) fn recover(storage: &dyn Storage, dir: &Path, options: &Options) -> R
             }
             return Err(Error::Foreign { path, kind: Corruption::Magic });
         }
-        report.files += 1;
-        let hint_path = dir.join(hint_name(id));
-        if hinted.contains(&id) {
-            match load_hints(storage, &hint_path, id, len, options, &mut loader)? {
-                true => report.from_hints += 1,
-                false => {
-                    report.rejected_hints.push(hint_path);
-                    scan_file(&*file, id, &path, len, false, options, &mut loader, &mut report)?;
-                }
-            }
+        // The newest file is reopened for appending (and may be truncated).
+        let file = if is_newest {
+            storage.open(&path, OpenMode::Append).map_err(io("open", &path))?
         } else {
-            len = scan_file(&*file, id, &path, len, is_newest, options, &mut loader, &mut report)?;
+            file
+        };
+        report.files += 1;
+        let mut from_hints = false;
+        if kind == Kind::Merged && hinted.contains(&id) {
+            let hint_path = dir.join(hint_name(id));
+            from_hints = load_hints(storage, &hint_path, id, len, options, &mut loader)?;
+            if from_hints {
+                report.from_hints += 1;
+            } else {
+                report.rejected_hints.push(hint_path);
+            }
         }
+        let len = if from_hints {
+            len
+        } else {
+            scan_file(&*file, id, &path, len, is_newest, options, &mut loader, &mut report)?
+        };
         files.insert(id, Arc::new(DataFile::new(id, path, file, len)));
     }
+    loader.keydir.shrink_to_fit();
     count_dead_bytes(&loader.keydir, &files);
-    let next_file_id = data_ids.last().map_or(0, |&id| id + 1);
+    let next_file_id = ids.last().map_or(0, |&id| id + 1);
     let (active, active_len, next_file_id) = match newest.and_then(|id| files.get(&id)) {
         Some(file) if file.bytes.load(Ordering::Relaxed) < options.max_file_size => {
             (file.clone(), file.bytes.load(Ordering::Relaxed), next_file_id)
@@ -195,14 +228,18 @@ pub(crate) fn recover(storage: &dyn Storage, dir: &Path, options: &Options) -> R
     })
 }
 
-/// Whether the file starts with the data magic. Shorter files do not.
-fn has_magic(file: &dyn StorageFile, len: u64, path: &Path) -> Result<bool> {
+/// What the file's magic says it is.
+fn kind_of(file: &dyn StorageFile, len: u64, path: &Path) -> Result<Kind> {
     if len < DATA_MAGIC.len() as u64 {
-        return Ok(false);
+        return Ok(Kind::Unknown);
     }
     let mut magic = [0; 8];
     file.read_exact_at(&mut magic, 0).map_err(io("read", path))?;
-    Ok(magic == DATA_MAGIC)
+    Ok(match magic {
+        DATA_MAGIC => Kind::Appended,
+        MERGED_MAGIC => Kind::Merged,
+        _ => Kind::Unknown,
+    })
 }
 
 fn create_active(storage: &dyn Storage, dir: &Path, id: u32) -> Result<Arc<DataFile>> {
@@ -226,13 +263,13 @@ fn scan_file(
     loader: &mut Loader,
     report: &mut RecoveryReport,
 ) -> Result<u64> {
-    let mut scanner = Scanner::new(file, len, DATA_MAGIC.len() as u64, options.limits());
+    let mut scanner = Scanner::new(file, len, format::MAGIC_LEN as u64, options.limits());
     loop {
         let (offset, failure) = match scanner.next().map_err(io("read", path))? {
             Step::End => return Ok(len),
             Step::Record { record, offset } => {
                 let value_len = record.value.map(|v| v.len() as u32);
-                loader.apply(record.key, record.seq, value_len, id, offset);
+                loader.apply(record.key, record.seq, value_len, id, offset)?;
                 continue;
             }
             Step::Failed { offset, failure } => (offset, failure),
@@ -304,7 +341,7 @@ fn load_hints(
         return Ok(false);
     }
     for hint in entries {
-        loader.apply(hint.key, hint.seq, Some(hint.value_len), id, hint.offset);
+        loader.apply(hint.key, hint.seq, Some(hint.value_len), id, hint.offset)?;
     }
     Ok(true)
 }
@@ -317,7 +354,7 @@ fn count_dead_bytes(keydir: &KeyDir, files: &BTreeMap<u32, Arc<DataFile>>) {
         *live.entry(loc.file_id).or_default() += record;
     }
     for (id, file) in files {
-        let used = DATA_MAGIC.len() as u64 + live.get(id).copied().unwrap_or(0);
+        let used = format::MAGIC_LEN as u64 + live.get(id).copied().unwrap_or(0);
         file.dead.store(file.bytes.load(Ordering::Relaxed).saturating_sub(used), Ordering::Relaxed);
     }
 }

@@ -4,8 +4,8 @@
 //! Writes go through one mutex (`writer`), which owns the active file: a write encodes its
 //! record, appends it, fsyncs if the durability mode says so, and then points the keydir at
 //! it. Reads never take the writer lock: they look the key up under the keydir's read lock,
-//! take a reference to the data file, and do one positioned read, checking the record's CRC,
-//! key and sequence number before returning the value.
+//! take a reference to the data file, and do one positioned read, checking the record's CRC
+//! and key before returning the value.
 //!
 //! Locks are always taken in the order writer → keydir → files, and the keydir is only
 //! changed after the bytes it points at were written, so it never points at unwritten data.
@@ -378,7 +378,7 @@ impl Inner {
         let corrupt =
             |kind| Error::Corrupt { path: file.path.clone(), offset: loc.offset.into(), kind };
         match format::decode_record(&buf, self.options.limits()) {
-            Decoded::Item(record, _) if record.key == key && record.seq == loc.seq => {
+            Decoded::Item(record, _) if record.key == key => {
                 buf.drain(..prefix);
                 Ok(buf)
             }
@@ -410,8 +410,17 @@ impl Inner {
     fn write_record(&self, key: &[u8], value: Option<&[u8]>) -> Result<bool> {
         let mut w = lock(&self.writer);
         self.check_writable()?;
-        if value.is_none() && read(&self.keydir).get(key).is_none() {
-            return Ok(false);
+        {
+            let keydir = read(&self.keydir);
+            match value {
+                None if keydir.get(key).is_none() => return Ok(false),
+                // Checked before the append, so a refused key never reaches the disk. (A key
+                // already present needs no room; that lookup is made only at the limit.)
+                Some(_) if !keydir.has_room(key) && keydir.get(key).is_none() => {
+                    return Err(Error::KeyDirFull);
+                }
+                _ => {}
+            }
         }
         let seq = w.next_seq;
         let mut buf = std::mem::take(&mut w.buf);
@@ -425,7 +434,6 @@ impl Inner {
             w.active.file.sync().map_err(|e| self.fail(io("fsync", &w.active.path)(e)))?;
         }
         let loc = Loc {
-            seq,
             file_id: w.active.id,
             offset: offset as u32,
             value_len: value.map_or(0, |v| v.len() as u32),
@@ -433,7 +441,8 @@ impl Inner {
         {
             let mut keydir = write(&self.keydir);
             let old = match value {
-                Some(_) => keydir.insert(key, loc),
+                // Room was checked under the writer lock, which is still held.
+                Some(_) => keydir.insert(key, loc).map_err(|_| self.fail(Error::KeyDirFull))?,
                 None => keydir.remove(key),
             };
             let files = read(&self.files);
