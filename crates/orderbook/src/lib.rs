@@ -1,0 +1,42 @@
+//! A limit order book and matching engine: price-time priority, deterministic, and checked
+//! against a naive matcher and the published hashes of a million-order benchmark.
+//!
+//! An exchange keeps, per instrument, the orders waiting to trade: bids (buy orders) and asks
+//! (sell orders), each sorted by price and, at one price, by arrival. An incoming order trades
+//! with the best opposite orders for as long as prices cross, always at the *resting* order's
+//! price, and whatever is left rests on the book (or is cancelled, for immediate-or-cancel).
+//!
+//! The engine is deterministic: time is the sequence number each command carries, never the
+//! clock, and no hash map's iteration order reaches the output. Feeding the same commands
+//! gives byte-identical events, which is what event sourcing and the replay tests rely on.
+//!
+//! ```
+//! use byo_orderbook::{Command, OrderBook, Side, TimeInForce};
+//!
+//! let mut book = OrderBook::new();
+//! let mut events = Vec::new();
+//! for (seq, (side, price)) in [(Side::Sell, 101), (Side::Sell, 100), (Side::Buy, 99)].into_iter().enumerate() {
+//!     let seq = seq as u64;
+//!     book.apply(&Command::New { seq, id: seq, side, price, qty: 10, tif: TimeInForce::Gtc }, &mut events);
+//! }
+//! assert_eq!(book.best(Side::Sell), Some((100, 10)));
+//! assert_eq!(book.best(Side::Buy), Some((99, 10)));
+//! ```
+//!
+//! This release has the core book (limit orders, GTC and IOC, cancel, modify) and the
+//! workload decoder; see the README for what comes next.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod book;
+mod types;
+pub mod workload;
+
+pub use crate::book::{LevelView, OrderBook, RestingOrder};
+pub use crate::types::{Command, Event, RejectReason, Side, TimeInForce};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,7 @@
+//! byo-orderbook's integration tests: one binary, one module per concern.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod naive;
+mod rules;
+mod workloads;
