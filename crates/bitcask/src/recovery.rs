@@ -39,7 +39,7 @@ use crate::merge;
 use crate::options::{CorruptionPolicy, Options};
 use crate::scan::{Failure, Scanner, Step};
 use crate::storage::{OpenMode, Storage, StorageFile};
-use crate::store::{DataFile, data_name, hint_name};
+use crate::store::{DataFile, create_data_file, data_name, hint_name};
 
 /// What opening found and repaired.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -212,7 +212,7 @@ pub(crate) fn recover(storage: &dyn Storage, dir: &Path, options: &Options) -> R
             (file.clone(), file.bytes.load(Ordering::Relaxed), next_file_id)
         }
         _ => {
-            let file = create_active(storage, dir, next_file_id)?;
+            let file = create_data_file(storage, dir, next_file_id)?;
             files.insert(next_file_id, file.clone());
             (file, DATA_MAGIC.len() as u64, next_file_id + 1)
         }
@@ -240,15 +240,6 @@ fn kind_of(file: &dyn StorageFile, len: u64, path: &Path) -> Result<Kind> {
         MERGED_MAGIC => Kind::Merged,
         _ => Kind::Unknown,
     })
-}
-
-fn create_active(storage: &dyn Storage, dir: &Path, id: u32) -> Result<Arc<DataFile>> {
-    let path = dir.join(data_name(id));
-    let file = storage.open(&path, OpenMode::CreateNew).map_err(io("create", &path))?;
-    file.append(&DATA_MAGIC).map_err(io("write", &path))?;
-    file.sync().map_err(io("fsync", &path))?;
-    storage.sync_dir(dir).map_err(io("fsync directory", dir))?;
-    Ok(Arc::new(DataFile::new(id, path, file, DATA_MAGIC.len() as u64)))
 }
 
 /// Scans a data file into the loader and returns its length (shorter if a torn tail was cut).

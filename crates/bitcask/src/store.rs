@@ -46,6 +46,21 @@ impl DataFile {
     }
 }
 
+/// Creates data file `id` with its magic, durable: the file is fsynced, and so is the
+/// directory, so that its name survives a crash too.
+pub(crate) fn create_data_file(
+    storage: &dyn Storage,
+    dir: &Path,
+    id: u32,
+) -> Result<Arc<DataFile>> {
+    let path = dir.join(data_name(id));
+    let file = storage.open(&path, OpenMode::CreateNew).map_err(io("create", &path))?;
+    file.append(&DATA_MAGIC).map_err(io("write", &path))?;
+    file.sync().map_err(io("fsync", &path))?;
+    storage.sync_dir(dir).map_err(io("fsync directory", dir))?;
+    Ok(Arc::new(DataFile::new(id, path, file, DATA_MAGIC.len() as u64)))
+}
+
 /// The file name of data file `id`.
 pub(crate) fn data_name(id: u32) -> String {
     format!("{id:010}.data")
@@ -488,22 +503,12 @@ impl Inner {
         w.active.file.sync().map_err(|e| self.fail(io("fsync", &w.active.path)(e)))?;
         self.advance_durable((w.active.id, w.len));
         let id = w.next_file_id;
-        let file = self.create_data_file(id).map_err(|e| self.fail(e))?;
+        let file = create_data_file(&*self.storage, &self.dir, id).map_err(|e| self.fail(e))?;
         w.next_file_id += 1;
         write(&self.files).insert(id, file.clone());
         w.active = file;
         w.len = DATA_MAGIC.len() as u64;
         Ok(())
-    }
-
-    /// Creates data file `id` with its magic, durable (file and directory entry).
-    pub(crate) fn create_data_file(&self, id: u32) -> Result<Arc<DataFile>> {
-        let path = self.dir.join(data_name(id));
-        let file = self.storage.open(&path, OpenMode::CreateNew).map_err(io("create", &path))?;
-        file.append(&DATA_MAGIC).map_err(io("write", &path))?;
-        file.sync().map_err(io("fsync", &path))?;
-        self.storage.sync_dir(&self.dir).map_err(io("fsync directory", &self.dir))?;
-        Ok(Arc::new(DataFile::new(id, path, file, DATA_MAGIC.len() as u64)))
     }
 
     fn advance_durable(&self, to: (u32, u64)) {

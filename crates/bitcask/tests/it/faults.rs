@@ -133,7 +133,7 @@ fn a_merge_crashed_at_every_step_loses_nothing_and_resurrects_nothing() {
     }
     // How many mutating steps a whole merge takes.
     let steps = {
-        let trial = copy(base.path());
+        let trial = crate::copy_dir(base.path());
         let disk = FaultyStorage::new(FsStorage);
         let store = Bitcask::open_with(trial.path(), options.clone(), disk.clone()).unwrap();
         let before = disk.mutations();
@@ -144,7 +144,7 @@ fn a_merge_crashed_at_every_step_loses_nothing_and_resurrects_nothing() {
     eprintln!("a merge of this store takes {steps} storage operations; crashing after each");
     let (mut finished, mut discarded) = (0, 0);
     for crash_at in 0..=steps {
-        let trial = copy(base.path());
+        let trial = crate::copy_dir(base.path());
         let disk = FaultyStorage::new(FsStorage);
         let store = Bitcask::open_with(trial.path(), options.clone(), disk.clone()).unwrap();
         disk.crash_after(crash_at);
@@ -172,14 +172,4 @@ fn a_merge_crashed_at_every_step_loses_nothing_and_resurrects_nothing() {
     // Both halves of the protocol were crashed into: before the commit (outputs discarded)
     // and after it (merge finished by the next open).
     assert!(finished > 0 && discarded > 0, "finished {finished}, discarded {discarded}");
-}
-
-/// A copy of a store directory.
-fn copy(from: &std::path::Path) -> tempfile::TempDir {
-    let to = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.path().join(entry.file_name())).unwrap();
-    }
-    to
 }

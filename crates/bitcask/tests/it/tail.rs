@@ -60,16 +60,6 @@ fn contents(store: &Bitcask) -> BTreeMap<Vec<u8>, Vec<u8>> {
     map
 }
 
-/// A copy of the store directory to damage.
-fn copy(from: &Path) -> tempfile::TempDir {
-    let to = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.path().join(entry.file_name())).unwrap();
-    }
-    to
-}
-
 fn options(policy: CorruptionPolicy) -> Options {
     Options::default().corruption(policy)
 }
@@ -81,7 +71,7 @@ fn a_cut_anywhere_in_the_last_records_loses_only_the_cut_records() {
     let first = written[RECORDS - TAIL_RECORDS].start;
     let len = written[RECORDS - 1].end;
     for cut in first..len {
-        let trial = copy(base.path());
+        let trial = crate::copy_dir(base.path());
         let file = trial.path().join(data.file_name().unwrap());
         std::fs::OpenOptions::new().write(true).open(&file).unwrap().set_len(cut).unwrap();
         let store = Bitcask::open(trial.path(), options(CorruptionPolicy::Fail))
@@ -111,7 +101,7 @@ fn a_flipped_bit_anywhere_in_the_last_records_is_caught() {
                 flipped[byte as usize] ^= 1 << bit;
                 let at = format!("record {damaged}, byte {byte}, bit {bit}");
                 for policy in [CorruptionPolicy::Fail, CorruptionPolicy::Skip] {
-                    let trial = copy(base.path());
+                    let trial = crate::copy_dir(base.path());
                     std::fs::write(trial.path().join(data.file_name().unwrap()), &flipped).unwrap();
                     let opened = Bitcask::open(trial.path(), options(policy));
                     let want = expected(&written, |i| i == damaged);
