@@ -8,7 +8,7 @@
 
 use std::hint::black_box;
 
-use byo_orderbook::{Command, Event, OrderBook, Side, TimeInForce, workload};
+use byo_orderbook::{Command, Config, Event, NewOrder, OrderBook, Side, TimeInForce, workload};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn load() -> Option<Vec<Command>> {
@@ -27,7 +27,7 @@ fn naive_replay(commands: &[Command]) -> usize {
     for command in commands {
         events += 1;
         match *command {
-            Command::New { id, side, price, mut qty, tif, .. } => {
+            Command::New(NewOrder { id, side, price: Some(price), mut qty, tif, .. }) => {
                 while qty > 0 {
                     let best = orders
                         .iter()
@@ -48,6 +48,7 @@ fn naive_replay(commands: &[Command]) -> usize {
                     orders.push((id, side, price, qty));
                 }
             }
+            Command::New(_) => {}
             Command::Cancel { id, .. } => {
                 if let Some(i) = orders.iter().position(|o| o.0 == id) {
                     orders.remove(i);
@@ -75,7 +76,7 @@ fn replay(c: &mut Criterion) {
     group.throughput(Throughput::Elements(prefix.len() as u64));
     group.bench_function(BenchmarkId::new("byo-orderbook", "100k"), |b| {
         b.iter(|| {
-            let mut book = OrderBook::new();
+            let mut book = OrderBook::with_config(Config::canonical());
             let mut events: Vec<Event> = Vec::with_capacity(8);
             let mut count = 0;
             for command in prefix {
@@ -92,7 +93,7 @@ fn replay(c: &mut Criterion) {
     group.throughput(Throughput::Elements(commands.len() as u64));
     group.bench_function(BenchmarkId::new("byo-orderbook", "all"), |b| {
         b.iter(|| {
-            let mut book = OrderBook::new();
+            let mut book = OrderBook::with_config(Config::canonical());
             let mut events: Vec<Event> = Vec::with_capacity(8);
             for command in &commands {
                 events.clear();

@@ -1,52 +1,16 @@
-//! The limit order book and its matching loop.
+//! The order book: validation, risk checks, the matching loop, self-trade prevention and
+//! modify. The data structure underneath is in [`levels`](crate::levels).
 //!
-//! Each side is a `BTreeMap` from price to [`Level`], so the best price is the map's first
-//! (asks) or last (bids) key, found in O(log levels). Within a level, orders wait in arrival
-//! order: a FIFO queue. Orders themselves live in one slab, a `Vec` of slots, and a level's
-//! queue is a doubly-linked list threaded through the slots by `u32` index, so an order in
-//! the middle of a queue is cancelled in O(1), with no `unsafe` and no allocation per order:
-//!
-//! ```text
-//!   asks: BTreeMap<price, Level>        slots: Vec<Slot>
-//!     33725 → Level { head: 4, tail: 9, total: 300 }    slot 4: id 81, qty 100, next 9
-//!     33727 → Level { head: 2, ... }                     slot 9: id 17, qty 200, prev 4
-//!   index: HashMap<order id, slot>
-//! ```
-//!
-//! Invariants, checked after every command by the tests:
-//! - the book is never crossed: best bid < best ask;
-//! - no level is empty, and a level's `total` is the sum of its orders' quantities;
-//! - every resting order is in exactly one level (at its price, on its side) and in `index`;
-//! - a level's queue is in arrival order.
+//! Matching: an incoming order (the taker) looks at the best opposite level. While its
+//! limit crosses that level's price, it fills against the level's oldest order (the maker)
+//! at the maker's price; a maker that is used up leaves the book, and its level goes when it
+//! empties. What is left of the taker then rests (GTC limit orders) or is cancelled.
 
-use std::collections::BTreeMap;
-
-use hashbrown::HashMap;
-
-use crate::types::{Command, Event, RejectReason, Side, TimeInForce};
-
-const NIL: u32 = u32::MAX;
-
-/// A resting order.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    id: u64,
-    side: Side,
-    price: i64,
-    /// Remaining quantity, always > 0 while resting.
-    qty: u64,
-    prev: u32,
-    next: u32,
-}
-
-/// All orders resting at one price on one side, oldest first.
-#[derive(Clone, Copy, Debug)]
-struct Level {
-    head: u32,
-    tail: u32,
-    /// Sum of the orders' remaining quantities.
-    total: u64,
-}
+use crate::config::{Config, ModifyPolicy};
+use crate::event::{CancelReason, Event, RejectReason};
+use crate::levels::{Levels, Resting};
+use crate::risk::{self, Exposure, Exposures, Proposed};
+use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
 
 /// A resting order, as [`OrderBook::depth`] reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,282 +32,495 @@ pub struct LevelView {
     pub orders: Vec<RestingOrder>,
 }
 
+/// Everything about one resting order, as [`OrderBook::order`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderView {
+    /// Its id.
+    pub id: u64,
+    /// Its account.
+    pub account: u32,
+    /// Its side.
+    pub side: Side,
+    /// Its price.
+    pub price: i64,
+    /// What it has left.
+    pub qty: u64,
+    /// Its self-trade prevention mode (used again if a modify makes it re-enter).
+    pub stp: SelfTradePrevention,
+    /// Whether it is post-only (checked again if a modify makes it re-enter).
+    pub post_only: bool,
+}
+
+/// The incoming side of a match.
+#[derive(Clone, Copy, Debug)]
+struct Taker {
+    seq: u64,
+    id: u64,
+    account: u32,
+    side: Side,
+    /// As reported: `None` for a market order.
+    price: Option<i64>,
+    /// The worst price it may trade at.
+    limit: i64,
+    stp: SelfTradePrevention,
+}
+
+/// How matching left the taker.
+enum Outcome {
+    /// This much is left, and may rest or be cancelled.
+    Left(u64),
+    /// Self-trade prevention cancelled the rest (already reported).
+    Killed,
+}
+
 /// A limit order book for one instrument, with price-time priority.
 ///
 /// ```
-/// use byo_orderbook::{Command, Event, OrderBook, Side, TimeInForce};
+/// use byo_orderbook::{Command, Event, NewOrder, OrderBook, Side};
 ///
 /// let mut book = OrderBook::new();
 /// let mut events = Vec::new();
-/// let sell = Command::New { seq: 0, id: 1, side: Side::Sell, price: 100, qty: 5, tif: TimeInForce::Gtc };
-/// let buy = Command::New { seq: 1, id: 2, side: Side::Buy, price: 101, qty: 3, tif: TimeInForce::Gtc };
-/// book.apply(&sell, &mut events);
-/// book.apply(&buy, &mut events);
+/// book.apply(&Command::New(NewOrder::limit(0, 1, Side::Sell, 100, 5)), &mut events);
+/// book.apply(&Command::New(NewOrder::limit(1, 2, Side::Buy, 101, 3)), &mut events);
 /// // The buyer pays the resting seller's price, 100, not its own limit.
-/// assert!(events.contains(&Event::Trade { seq: 1, price: 100, qty: 3, maker: 1, taker: 2 }));
+/// assert!(events.contains(&Event::Trade { seq: 1, side: Side::Buy, price: 100, qty: 3, maker: 1, taker: 2 }));
 /// assert_eq!(book.best(Side::Sell), Some((100, 2)));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct OrderBook {
-    bids: BTreeMap<i64, Level>,
-    asks: BTreeMap<i64, Level>,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    index: HashMap<u64, u32>,
+    pub(crate) levels: Levels,
+    pub(crate) config: Config,
+    /// Whether exposures are tracked (some account has limits).
+    pub(crate) tracking: bool,
+    pub(crate) exposures: Exposures,
+    /// The price bands' centre: the configured reference, then the last trade price.
+    pub(crate) reference: Option<i64>,
+    /// The sequence number of the last command applied.
+    pub(crate) last_seq: Option<u64>,
 }
 
 impl OrderBook {
-    /// An empty book.
+    /// An empty book with the default [`Config`]: keep priority on a quantity decrease, no
+    /// risk checks.
     pub fn new() -> Self {
-        OrderBook::default()
+        OrderBook::with_config(Config::default())
+    }
+
+    /// An empty book.
+    pub fn with_config(config: Config) -> Self {
+        OrderBook {
+            tracking: config.has_risk_checks(),
+            reference: config.reference_price,
+            config,
+            ..OrderBook::default()
+        }
+    }
+
+    /// The book's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Carries out one command, appending its events to `events`.
     pub fn apply(&mut self, command: &Command, events: &mut Vec<Event>) {
+        self.last_seq = Some(command.seq());
         match *command {
-            Command::New { seq, id, side, price, qty, tif } => {
-                if qty == 0 {
-                    events.push(Event::Rejected { seq, id, reason: RejectReason::ZeroQuantity });
-                } else if self.index.contains_key(&id) {
-                    events.push(Event::Rejected { seq, id, reason: RejectReason::DuplicateId });
-                } else {
-                    events.push(Event::Accepted { seq, side, id, price, qty });
-                    self.enter(seq, id, side, price, qty, tif, events);
-                }
-            }
-            Command::Cancel { seq, id } => match self.take(id) {
-                Some(order) => {
-                    let (side, price) = (order.side, order.price);
-                    events.push(Event::Cancelled { seq, side, id, price });
-                }
-                None => events.push(Event::CancelRejected { seq, id }),
-            },
-            Command::Modify { seq, id, price, qty } => match self.take(id) {
-                Some(order) => {
-                    let side = order.side;
-                    if qty > 0 {
-                        self.enter(seq, id, side, price, qty, TimeInForce::Gtc, events);
-                    }
-                    events.push(Event::Modified { seq, side, id, price, qty });
-                }
-                None => events.push(Event::ModifyRejected { seq, id }),
-            },
+            Command::New(order) => self.new_order(order, events),
+            Command::Cancel { seq, id } => self.cancel(seq, id, events),
+            Command::Modify { seq, id, price, qty } => self.modify(seq, id, price, qty, events),
         }
     }
 
-    /// Matches an incoming order against the other side, then rests or cancels the remainder.
-    #[allow(clippy::too_many_arguments)] // the fields of one order; see `Command::New`
-    fn enter(
-        &mut self,
-        seq: u64,
-        id: u64,
-        side: Side,
-        price: i64,
-        mut qty: u64,
-        tif: TimeInForce,
-        events: &mut Vec<Event>,
-    ) {
-        qty = self.match_against(seq, id, side, price, qty, events);
-        if qty == 0 {
-            return;
-        }
-        match tif {
-            TimeInForce::Ioc => events.push(Event::Cancelled { seq, side, id, price }),
-            TimeInForce::Gtc => self.rest(id, side, price, qty),
-        }
-    }
-
-    /// Fills against the best opposite levels while they cross `price`; returns what is left.
-    fn match_against(
-        &mut self,
-        seq: u64,
-        taker: u64,
-        side: Side,
-        price: i64,
-        mut qty: u64,
-        events: &mut Vec<Event>,
-    ) -> u64 {
-        let Self { bids, asks, slots, free, index } = self;
-        let opposite = match side {
-            Side::Buy => asks,
-            Side::Sell => bids,
+    fn new_order(&mut self, order: NewOrder, events: &mut Vec<Event>) {
+        let NewOrder { seq, id, side, price, qty, .. } = order;
+        let limit = match self.admit(&order) {
+            Ok(limit) => limit,
+            Err(reason) => return events.push(Event::Rejected { seq, id, reason }),
         };
-        while qty > 0 {
-            let best = match side {
-                Side::Buy => opposite.first_entry(),
-                Side::Sell => opposite.last_entry(),
-            };
-            let Some(mut level_entry) = best else { break };
-            let level_price = *level_entry.key();
-            if !side.crosses(price, level_price) {
+        events.push(Event::Accepted { seq, side, id, price, qty });
+        let taker = Taker { seq, id, account: order.account, side, price, limit, stp: order.stp };
+        if order.tif == TimeInForce::Fok && self.fillable(&taker, qty) < qty {
+            let reason = CancelReason::FillOrKill;
+            return events.push(Event::Cancelled { seq, side, id, price, reason });
+        }
+        let rests = order.tif == TimeInForce::Gtc && price.is_some();
+        self.execute(taker, qty, rests, order.post_only, events);
+    }
+
+    /// Validation and risk checks for a new order; on success, the worst price it may trade
+    /// at.
+    fn admit(&self, order: &NewOrder) -> Result<i64, RejectReason> {
+        if order.qty == 0 {
+            return Err(RejectReason::ZeroQuantity);
+        }
+        if order.post_only && (order.price.is_none() || order.tif != TimeInForce::Gtc) {
+            return Err(RejectReason::InvalidOrder);
+        }
+        if self.levels.find(order.id).is_some() {
+            return Err(RejectReason::DuplicateId);
+        }
+        let proposed = Proposed { side: order.side, price: order.price, qty: order.qty };
+        let protection = self.check_risk(order.account, Exposure::default(), proposed)?;
+        let limit = match (order.price, protection) {
+            (Some(price), _) | (None, Some(price)) => price,
+            (None, None) => match order.side {
+                Side::Buy => i64::MAX,
+                Side::Sell => i64::MIN,
+            },
+        };
+        if order.post_only && self.would_take(order.side, limit) {
+            return Err(RejectReason::WouldTake);
+        }
+        Ok(limit)
+    }
+
+    /// Risk checks for `account`, with `released` taken off its exposure (the old version of
+    /// an order being modified).
+    fn check_risk(
+        &self,
+        account: u32,
+        released: Exposure,
+        order: Proposed,
+    ) -> Result<Option<i64>, RejectReason> {
+        let Some(limits) = self.config.limits(account) else { return Ok(None) };
+        let mut exposure = self.exposures.get(account);
+        exposure.open_buy = exposure.open_buy.saturating_sub(released.open_buy);
+        exposure.open_sell = exposure.open_sell.saturating_sub(released.open_sell);
+        risk::check(limits, exposure, order, self.reference)
+    }
+
+    fn would_take(&self, side: Side, limit: i64) -> bool {
+        self.levels
+            .best(side.opposite())
+            .is_some_and(|level| side.crosses(limit, self.levels.level(level).price))
+    }
+
+    /// How much of `want` the taker could fill now, for fill-or-kill. Self-trade prevention
+    /// counts: an own order is skipped when it would be cancelled (cancel oldest), and ends
+    /// the count when it would stop or shrink the taker (the other modes).
+    fn fillable(&self, taker: &Taker, want: u64) -> u64 {
+        let mut available = 0u64;
+        for level in self.levels.iter(taker.side.opposite()) {
+            if available >= want || !taker.side.crosses(taker.limit, level.price) {
                 break;
             }
-            let level = level_entry.get_mut();
-            // Fill the level's orders oldest first.
-            while qty > 0 && level.head != NIL {
-                let at = level.head;
-                let maker = &mut slots[at as usize];
-                let fill = qty.min(maker.qty);
-                events.push(Event::Trade {
-                    seq,
-                    price: level_price,
-                    qty: fill,
-                    maker: maker.id,
-                    taker,
-                });
-                maker.qty -= fill;
-                level.total -= fill;
-                qty -= fill;
-                if maker.qty == 0 {
-                    level.head = maker.next;
-                    index.remove(&maker.id);
-                    free.push(at);
-                    if level.head == NIL {
-                        level.tail = NIL;
-                    } else {
-                        slots[level.head as usize].prev = NIL;
-                    }
+            if taker.stp == SelfTradePrevention::Allow {
+                available = available.saturating_add(level.total);
+                continue;
+            }
+            for maker in self.levels.queue(level) {
+                if maker.account != taker.account {
+                    available = available.saturating_add(maker.qty);
+                } else if taker.stp != SelfTradePrevention::CancelOldest {
+                    return available;
                 }
             }
-            if level.head == NIL {
-                level_entry.remove();
-            }
         }
-        qty
+        available
     }
 
-    /// Puts an order at the back of its level's queue.
-    fn rest(&mut self, id: u64, side: Side, price: i64, qty: u64) {
-        let levels = match side {
-            Side::Buy => &mut self.bids,
-            Side::Sell => &mut self.asks,
-        };
-        let level = levels.entry(price).or_insert(Level { head: NIL, tail: NIL, total: 0 });
-        let slot = Slot { id, side, price, qty, prev: level.tail, next: NIL };
-        let at = match self.free.pop() {
-            Some(at) => {
-                self.slots[at as usize] = slot;
-                at
+    /// Matches the taker, then rests or cancels what is left.
+    fn execute(
+        &mut self,
+        taker: Taker,
+        qty: u64,
+        rests: bool,
+        post_only: bool,
+        events: &mut Vec<Event>,
+    ) {
+        let (seq, id, side) = (taker.seq, taker.id, taker.side);
+        match self.match_against(&taker, qty, events) {
+            Outcome::Killed => {}
+            Outcome::Left(0) => events.push(Event::Done { seq, id }),
+            Outcome::Left(left) if rests => {
+                let price = taker.limit;
+                let stp = taker.stp;
+                let account = taker.account;
+                self.levels.push_back(Resting {
+                    id,
+                    side,
+                    price,
+                    qty: left,
+                    account,
+                    stp,
+                    post_only,
+                });
+                if self.tracking {
+                    self.exposures.opened(account, side, left);
+                }
             }
-            None => {
-                self.slots.push(slot);
-                (self.slots.len() - 1) as u32
+            Outcome::Left(_) => {
+                let (price, reason) = (taker.price, CancelReason::Unfilled);
+                events.push(Event::Cancelled { seq, side, id, price, reason });
             }
-        };
-        if level.tail == NIL {
-            level.head = at;
-        } else {
-            self.slots[level.tail as usize].next = at;
         }
-        level.tail = at;
-        level.total += qty;
-        self.index.insert(id, at);
     }
 
-    /// Removes a resting order from the book, returning it.
-    fn take(&mut self, id: u64) -> Option<Slot> {
-        let at = self.index.remove(&id)?;
-        let order = self.slots[at as usize];
-        let levels = match order.side {
-            Side::Buy => &mut self.bids,
-            Side::Sell => &mut self.asks,
+    /// Fills against the best opposite levels while they cross the taker's limit.
+    fn match_against(&mut self, taker: &Taker, mut qty: u64, events: &mut Vec<Event>) -> Outcome {
+        let (seq, side) = (taker.seq, taker.side);
+        while qty > 0 {
+            let Some(level) = self.levels.best(side.opposite()) else { break };
+            let level = *self.levels.level(level);
+            if !side.crosses(taker.limit, level.price) {
+                break;
+            }
+            let at = level.head;
+            let maker = *self.levels.order(at);
+            if maker.account == taker.account && taker.stp != SelfTradePrevention::Allow {
+                match self.prevent_self_trade(taker, qty, at, events) {
+                    Outcome::Left(left) => qty = left,
+                    Outcome::Killed => return Outcome::Killed,
+                }
+                continue;
+            }
+            let fill = qty.min(maker.qty);
+            events.push(Event::Trade {
+                seq,
+                side,
+                price: level.price,
+                qty: fill,
+                maker: maker.id,
+                taker: taker.id,
+            });
+            qty -= fill;
+            if fill == maker.qty {
+                self.levels.remove(at);
+                events.push(Event::Done { seq, id: maker.id });
+            } else {
+                self.levels.reduce(at, fill);
+            }
+            self.reference = Some(level.price);
+            if self.tracking {
+                self.exposures.filled(maker.account, taker.account, side, fill);
+            }
+        }
+        Outcome::Left(qty)
+    }
+
+    /// The taker met its own account's resting order `at`: apply its self-trade prevention.
+    fn prevent_self_trade(
+        &mut self,
+        taker: &Taker,
+        qty: u64,
+        at: u32,
+        events: &mut Vec<Event>,
+    ) -> Outcome {
+        let seq = taker.seq;
+        let reason = CancelReason::SelfTrade;
+        let cancel_taker =
+            Event::Cancelled { seq, side: taker.side, id: taker.id, price: taker.price, reason };
+        match taker.stp {
+            SelfTradePrevention::Allow | SelfTradePrevention::CancelNewest => {
+                events.push(cancel_taker);
+                Outcome::Killed
+            }
+            SelfTradePrevention::CancelOldest => {
+                self.cancel_resting(seq, at, reason, events);
+                Outcome::Left(qty)
+            }
+            SelfTradePrevention::CancelBoth => {
+                self.cancel_resting(seq, at, reason, events);
+                events.push(cancel_taker);
+                Outcome::Killed
+            }
+            SelfTradePrevention::DecrementAndCancel => {
+                let maker = *self.levels.order(at);
+                let by = qty.min(maker.qty);
+                if by == maker.qty {
+                    self.cancel_resting(seq, at, reason, events);
+                } else {
+                    self.levels.reduce(at, by);
+                    if self.tracking {
+                        self.exposures.closed(maker.account, maker.side, by);
+                    }
+                    let (side, id, qty) = (maker.side, maker.id, maker.qty - by);
+                    events.push(Event::Decremented { seq, side, id, qty });
+                }
+                if by == qty {
+                    events.push(cancel_taker);
+                    return Outcome::Killed;
+                }
+                let (side, id, qty) = (taker.side, taker.id, qty - by);
+                events.push(Event::Decremented { seq, side, id, qty });
+                Outcome::Left(qty)
+            }
+        }
+    }
+
+    /// Takes resting order `at` off the book and reports it cancelled.
+    fn cancel_resting(&mut self, seq: u64, at: u32, reason: CancelReason, events: &mut Vec<Event>) {
+        let price = self.levels.price_of(at);
+        let order = self.levels.remove(at);
+        if self.tracking {
+            self.exposures.closed(order.account, order.side, order.qty);
+        }
+        let (side, id, price) = (order.side, order.id, Some(price));
+        events.push(Event::Cancelled { seq, side, id, price, reason });
+    }
+
+    fn cancel(&mut self, seq: u64, id: u64, events: &mut Vec<Event>) {
+        match self.levels.find(id) {
+            Some(at) => self.cancel_resting(seq, at, CancelReason::Requested, events),
+            None => events.push(Event::CancelRejected { seq, id }),
+        }
+    }
+
+    fn modify(&mut self, seq: u64, id: u64, price: i64, qty: u64, events: &mut Vec<Event>) {
+        let Some(at) = self.levels.find(id) else {
+            return events.push(Event::Rejected { seq, id, reason: RejectReason::UnknownOrder });
         };
-        let std::collections::btree_map::Entry::Occupied(mut entry) = levels.entry(order.price)
-        else {
-            debug_assert!(false, "resting order {id} has no level");
-            return Some(order);
+        let old = *self.levels.order(at);
+        let old_price = self.levels.price_of(at);
+        let side = old.side;
+        let modified = Event::Modified { seq, side, id, price, qty };
+        if qty == 0 {
+            self.levels.remove(at);
+            if self.tracking {
+                self.exposures.closed(old.account, side, old.qty);
+            }
+            return events.push(modified);
+        }
+        let keeps_priority = self.config.modify == ModifyPolicy::KeepPriorityOnDecrease
+            && price == old_price
+            && qty <= old.qty;
+        if keeps_priority {
+            if qty < old.qty {
+                self.levels.reduce(at, old.qty - qty);
+                if self.tracking {
+                    self.exposures.closed(old.account, side, old.qty - qty);
+                }
+            }
+            return events.push(modified);
+        }
+        // Re-entry: checked as a new order would be, with the old version's exposure released.
+        let mut released = Exposure::default();
+        match side {
+            Side::Buy => released.open_buy = old.qty,
+            Side::Sell => released.open_sell = old.qty,
+        }
+        let proposed = Proposed { side, price: Some(price), qty };
+        let admitted = self.check_risk(old.account, released, proposed).and_then(|_| {
+            // Its own resting version is on its own side, so it cannot be what it would take.
+            if old.post_only && self.would_take(side, price) {
+                Err(RejectReason::WouldTake)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(reason) = admitted {
+            return events.push(Event::Rejected { seq, id, reason });
+        }
+        self.levels.remove(at);
+        if self.tracking {
+            self.exposures.closed(old.account, side, old.qty);
+        }
+        let taker = Taker {
+            seq,
+            id,
+            account: old.account,
+            side,
+            price: Some(price),
+            limit: price,
+            stp: old.stp,
         };
-        let level = entry.get_mut();
-        if order.prev == NIL {
-            level.head = order.next;
-        } else {
-            self.slots[order.prev as usize].next = order.next;
-        }
-        if order.next == NIL {
-            level.tail = order.prev;
-        } else {
-            self.slots[order.next as usize].prev = order.prev;
-        }
-        level.total -= order.qty;
-        if level.head == NIL {
-            entry.remove();
-        }
-        self.free.push(at);
-        Some(order)
+        self.execute(taker, qty, true, old.post_only, events);
+        events.push(modified);
     }
 
     /// The best price on `side` and the total quantity there.
     pub fn best(&self, side: Side) -> Option<(i64, u64)> {
-        let level = match side {
-            Side::Buy => self.bids.last_key_value(),
-            Side::Sell => self.asks.first_key_value(),
-        };
-        level.map(|(&price, level)| (price, level.total))
+        let level = self.levels.level(self.levels.best(side)?);
+        Some((level.price, level.total))
+    }
+
+    /// A resting order.
+    pub fn order(&self, id: u64) -> Option<OrderView> {
+        let at = self.levels.find(id)?;
+        let o = self.levels.order(at);
+        Some(OrderView {
+            id,
+            account: o.account,
+            side: o.side,
+            price: self.levels.price_of(at),
+            qty: o.qty,
+            stp: o.stp,
+            post_only: o.post_only,
+        })
     }
 
     /// Number of resting orders.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.levels.len()
     }
 
     /// Whether no order rests.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.levels.len() == 0
     }
 
-    /// Every level on `side`, best first, with its orders oldest first. O(orders).
-    pub fn depth(&self, side: Side) -> Vec<LevelView> {
-        let view = |(&price, level): (&i64, &Level)| {
-            let mut orders = Vec::new();
-            let mut at = level.head;
-            while at != NIL {
-                let slot = &self.slots[at as usize];
-                orders.push(RestingOrder { id: slot.id, qty: slot.qty });
-                at = slot.next;
-            }
-            LevelView { price, total: level.total, orders }
-        };
-        match side {
-            Side::Buy => self.bids.iter().rev().map(view).collect(),
-            Side::Sell => self.asks.iter().map(view).collect(),
-        }
+    /// The sequence number of the last command applied (or restored from a snapshot).
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
     }
 
-    /// Checks every invariant in the module docs, describing the first one broken. O(orders).
+    /// The price the price bands are centred on now.
+    pub fn reference_price(&self) -> Option<i64> {
+        self.reference
+    }
+
+    /// An account's position and open quantities. Tracked only when the book has risk
+    /// limits; otherwise all zero.
+    pub fn exposure(&self, account: u32) -> Exposure {
+        self.exposures.get(account)
+    }
+
+    /// Number of price levels on `side`.
+    pub fn level_count(&self, side: Side) -> usize {
+        self.levels.depth(side)
+    }
+
+    /// The first `max_levels` levels on `side`, best first, with their orders oldest first.
+    /// O(orders shown).
+    pub fn depth(&self, side: Side, max_levels: usize) -> Vec<LevelView> {
+        self.levels
+            .iter(side)
+            .take(max_levels)
+            .map(|level| LevelView {
+                price: level.price,
+                total: level.total,
+                orders: self
+                    .levels
+                    .queue(level)
+                    .map(|o| RestingOrder { id: o.id, qty: o.qty })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Resting orders on `side` in priority order (best price, then oldest).
+    pub fn orders(&self, side: Side) -> impl Iterator<Item = OrderView> + '_ {
+        self.levels.iter(side).flat_map(move |level| {
+            self.levels.queue(level).map(move |o| OrderView {
+                id: o.id,
+                account: o.account,
+                side: o.side,
+                price: level.price,
+                qty: o.qty,
+                stp: o.stp,
+                post_only: o.post_only,
+            })
+        })
+    }
+
+    /// Checks that the book is not crossed and every structural invariant of the levels
+    /// (see the crate docs), describing the first one broken. O(orders).
     pub fn check_invariants(&self) -> Result<(), String> {
         if let (Some((bid, _)), Some((ask, _))) = (self.best(Side::Buy), self.best(Side::Sell))
             && bid >= ask
         {
             return Err(format!("crossed book: best bid {bid} >= best ask {ask}"));
         }
-        let mut resting = 0;
-        for side in [Side::Buy, Side::Sell] {
-            for level in self.depth(side) {
-                if level.orders.is_empty() {
-                    return Err(format!("empty level at {} on {side:?}", level.price));
-                }
-                let sum: u64 = level.orders.iter().map(|o| o.qty).sum();
-                if sum != level.total {
-                    return Err(format!(
-                        "level {} totals {} but holds {sum}",
-                        level.price, level.total
-                    ));
-                }
-                for order in &level.orders {
-                    let Some(&at) = self.index.get(&order.id) else {
-                        return Err(format!("order {} is not indexed", order.id));
-                    };
-                    let slot = &self.slots[at as usize];
-                    if slot.price != level.price || slot.side != side || slot.qty == 0 {
-                        return Err(format!("order {} is misfiled", order.id));
-                    }
-                }
-                resting += level.orders.len();
-            }
-        }
-        if resting != self.index.len() {
-            return Err(format!("{} orders indexed, {resting} resting", self.index.len()));
-        }
-        Ok(())
+        self.levels.check()
     }
 }

@@ -11,30 +11,42 @@
 //! gives byte-identical events, which is what event sourcing and the replay tests rely on.
 //!
 //! ```
-//! use byo_orderbook::{Command, OrderBook, Side, TimeInForce};
+//! use byo_orderbook::{Command, NewOrder, OrderBook, Side};
 //!
 //! let mut book = OrderBook::new();
 //! let mut events = Vec::new();
 //! for (seq, (side, price)) in [(Side::Sell, 101), (Side::Sell, 100), (Side::Buy, 99)].into_iter().enumerate() {
 //!     let seq = seq as u64;
-//!     book.apply(&Command::New { seq, id: seq, side, price, qty: 10, tif: TimeInForce::Gtc }, &mut events);
+//!     book.apply(&Command::New(NewOrder::limit(seq, seq, side, price, 10)), &mut events);
 //! }
 //! assert_eq!(book.best(Side::Sell), Some((100, 10)));
 //! assert_eq!(book.best(Side::Buy), Some((99, 10)));
 //! ```
 //!
-//! This release has the core book (limit orders, GTC and IOC, cancel, modify) and the
-//! workload decoder; see the README for what comes next.
+//! Where things are: [`types`](crate::NewOrder) and [`Event`]s are the vocabulary;
+//! `levels.rs` is the data structure (price levels, FIFO queues, the id index); `book.rs`
+//! the matching rules; `risk.rs` the pre-trade checks; [`market_data`] the L1/L2/L3 and
+//! trade feeds; [`journal`] and [`snapshot`] the event-sourcing formats; [`workload`] the
+//! published benchmark's format.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod book;
+mod config;
+mod event;
+mod levels;
+mod risk;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod types;
 pub mod workload;
 
-pub use crate::book::{LevelView, OrderBook, RestingOrder};
-pub use crate::types::{Command, Event, RejectReason, Side, TimeInForce};
+pub use crate::book::{LevelView, OrderBook, OrderView, RestingOrder};
+pub use crate::config::{Config, ModifyPolicy, RiskLimits};
+pub use crate::event::{CancelReason, Event, RejectReason};
+pub use crate::risk::Exposure;
+pub use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

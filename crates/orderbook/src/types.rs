@@ -1,4 +1,5 @@
-//! The vocabulary: sides, commands in, events out.
+//! The vocabulary of orders: sides, time in force, self-trade prevention, and the commands
+//! that go into the engine.
 
 /// Which side of the book an order is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,11 +19,20 @@ impl Side {
         }
     }
 
-    /// 0 for buy, 1 for sell, as the canonical report stream writes it.
+    /// 0 for buy, 1 for sell, as the canonical report stream and the journal write it.
     pub fn code(self) -> u8 {
         match self {
             Side::Buy => 0,
             Side::Sell => 1,
+        }
+    }
+
+    /// The side with this [`code`](Side::code).
+    pub fn from_code(code: u8) -> Option<Side> {
+        match code {
+            0 => Some(Side::Buy),
+            1 => Some(Side::Sell),
+            _ => None,
         }
     }
 
@@ -36,33 +46,145 @@ impl Side {
 }
 
 /// How long an order's unfilled part lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum TimeInForce {
     /// Good till cancelled: the remainder rests on the book.
+    #[default]
     Gtc,
-    /// Immediate or cancel: the remainder is cancelled.
+    /// Immediate or cancel: trade what crosses now, cancel the remainder.
     Ioc,
+    /// Fill or kill: trade the whole quantity now, or nothing at all. Checked against the
+    /// total quantity available at crossing prices, not against one resting order.
+    Fok,
+}
+
+/// What happens when an incoming order would trade with a resting order of the same
+/// account. The incoming (taker) order's setting decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SelfTradePrevention {
+    /// Self-trades are allowed: they are ordinary trades.
+    #[default]
+    Allow,
+    /// Cancel the incoming order's remainder; the resting order stays.
+    CancelNewest,
+    /// Cancel the resting order and keep matching.
+    CancelOldest,
+    /// Cancel both.
+    CancelBoth,
+    /// Reduce both by the smaller quantity, cancelling whichever reaches zero (both, if they
+    /// were equal); no trade is printed. The incoming order keeps matching if anything is left.
+    DecrementAndCancel,
+}
+
+impl SelfTradePrevention {
+    /// The byte the journal and snapshots write.
+    pub fn code(self) -> u8 {
+        match self {
+            SelfTradePrevention::Allow => 0,
+            SelfTradePrevention::CancelNewest => 1,
+            SelfTradePrevention::CancelOldest => 2,
+            SelfTradePrevention::CancelBoth => 3,
+            SelfTradePrevention::DecrementAndCancel => 4,
+        }
+    }
+
+    /// The mode with this [`code`](SelfTradePrevention::code).
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            0 => SelfTradePrevention::Allow,
+            1 => SelfTradePrevention::CancelNewest,
+            2 => SelfTradePrevention::CancelOldest,
+            3 => SelfTradePrevention::CancelBoth,
+            4 => SelfTradePrevention::DecrementAndCancel,
+            _ => return None,
+        })
+    }
+}
+
+/// A new order, limit or market.
+///
+/// Build one with [`NewOrder::limit`] or [`NewOrder::market`] and adjust it:
+///
+/// ```
+/// use byo_orderbook::{NewOrder, SelfTradePrevention, Side, TimeInForce};
+///
+/// let order = NewOrder::limit(7, 42, Side::Buy, 10_050, 300)
+///     .tif(TimeInForce::Ioc)
+///     .account(3)
+///     .stp(SelfTradePrevention::CancelOldest);
+/// assert_eq!(order.price, Some(10_050));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    /// Time priority: the command's sequence number.
+    pub seq: u64,
+    /// The caller's id for the order; unique among resting orders.
+    pub id: u64,
+    /// Who sent it: self-trade prevention and risk limits work per account.
+    pub account: u32,
+    /// Buy or sell.
+    pub side: Side,
+    /// Limit price in ticks, or `None` for a market order (which never rests).
+    pub price: Option<i64>,
+    /// Quantity.
+    pub qty: u64,
+    /// What happens to the unfilled part.
+    pub tif: TimeInForce,
+    /// Post-only: rejected if it would trade on entry, so it can only ever be a maker.
+    pub post_only: bool,
+    /// What happens if it would trade with its own account's resting order.
+    pub stp: SelfTradePrevention,
+}
+
+impl NewOrder {
+    /// A good-till-cancelled limit order from account 0, self-trades allowed.
+    pub fn limit(seq: u64, id: u64, side: Side, price: i64, qty: u64) -> NewOrder {
+        NewOrder {
+            seq,
+            id,
+            account: 0,
+            side,
+            price: Some(price),
+            qty,
+            tif: TimeInForce::Gtc,
+            post_only: false,
+            stp: SelfTradePrevention::Allow,
+        }
+    }
+
+    /// A market order: it trades at any price (within the price band, if its account has
+    /// one) and its remainder is cancelled.
+    pub fn market(seq: u64, id: u64, side: Side, qty: u64) -> NewOrder {
+        NewOrder { price: None, tif: TimeInForce::Ioc, ..NewOrder::limit(seq, id, side, 0, qty) }
+    }
+
+    /// The same order with this time in force.
+    pub fn tif(self, tif: TimeInForce) -> NewOrder {
+        NewOrder { tif, ..self }
+    }
+
+    /// The same order, post-only.
+    pub fn post_only(self) -> NewOrder {
+        NewOrder { post_only: true, ..self }
+    }
+
+    /// The same order from `account`.
+    pub fn account(self, account: u32) -> NewOrder {
+        NewOrder { account, ..self }
+    }
+
+    /// The same order with this self-trade prevention.
+    pub fn stp(self, stp: SelfTradePrevention) -> NewOrder {
+        NewOrder { stp, ..self }
+    }
 }
 
 /// One input message. Every command carries the sequence number that orders it in time;
 /// the engine never reads a clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
-    /// A new limit order.
-    New {
-        /// Time priority.
-        seq: u64,
-        /// The caller's id for the order; unique among resting orders.
-        id: u64,
-        /// Buy or sell.
-        side: Side,
-        /// Limit price in ticks.
-        price: i64,
-        /// Quantity.
-        qty: u64,
-        /// What happens to the unfilled part.
-        tif: TimeInForce,
-    },
+    /// A new order.
+    New(NewOrder),
     /// Cancel a resting order.
     Cancel {
         /// Time priority.
@@ -70,8 +192,8 @@ pub enum Command {
         /// The order.
         id: u64,
     },
-    /// Replace a resting order's price and quantity: it leaves the book and re-enters as if
-    /// new (it may trade, and it loses time priority).
+    /// Change a resting order's price and quantity. What happens to its time priority
+    /// depends on the book's [`ModifyPolicy`](crate::ModifyPolicy); a quantity of 0 removes it.
     Modify {
         /// Time priority.
         seq: u64,
@@ -88,168 +210,9 @@ impl Command {
     /// The command's sequence number.
     pub fn seq(&self) -> u64 {
         match *self {
-            Command::New { seq, .. }
+            Command::New(NewOrder { seq, .. })
             | Command::Cancel { seq, .. }
             | Command::Modify { seq, .. } => seq,
         }
-    }
-}
-
-/// Why a new order was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RejectReason {
-    /// An order with this id is resting already.
-    DuplicateId,
-    /// A quantity of zero.
-    ZeroQuantity,
-}
-
-impl RejectReason {
-    fn code(self) -> u8 {
-        match self {
-            RejectReason::DuplicateId => 1,
-            RejectReason::ZeroQuantity => 2,
-        }
-    }
-}
-
-/// One output report. A command produces its events in order: acceptance, then fills, then
-/// what became of the remainder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
-    /// A new order entered the engine (before it matched).
-    Accepted {
-        /// The command's sequence number.
-        seq: u64,
-        /// Its side.
-        side: Side,
-        /// Its id.
-        id: u64,
-        /// Its limit price.
-        price: i64,
-        /// Its quantity.
-        qty: u64,
-    },
-    /// A fill, at the resting (maker) order's price.
-    Trade {
-        /// The incoming order's sequence number.
-        seq: u64,
-        /// The maker's price.
-        price: i64,
-        /// Quantity filled.
-        qty: u64,
-        /// The resting order.
-        maker: u64,
-        /// The incoming order.
-        taker: u64,
-    },
-    /// An order left the book unfilled (cancel, or the remainder of an IOC order).
-    Cancelled {
-        /// The command's sequence number.
-        seq: u64,
-        /// Its side.
-        side: Side,
-        /// Its id.
-        id: u64,
-        /// Its price.
-        price: i64,
-    },
-    /// A modify was carried out (after any fills it caused).
-    Modified {
-        /// The command's sequence number.
-        seq: u64,
-        /// The order's side.
-        side: Side,
-        /// Its id.
-        id: u64,
-        /// The new price.
-        price: i64,
-        /// The new quantity.
-        qty: u64,
-    },
-    /// A cancel of an id that is not resting.
-    CancelRejected {
-        /// The command's sequence number.
-        seq: u64,
-        /// The id.
-        id: u64,
-    },
-    /// A modify of an id that is not resting.
-    ModifyRejected {
-        /// The command's sequence number.
-        seq: u64,
-        /// The id.
-        id: u64,
-    },
-    /// A new order refused before matching. Not part of the published report format; it
-    /// prints as report type 6.
-    Rejected {
-        /// The command's sequence number.
-        seq: u64,
-        /// The id.
-        id: u64,
-        /// Why.
-        reason: RejectReason,
-    },
-}
-
-impl Event {
-    /// The report type number of the canonical stream (0 to 5; 6 for `Rejected`).
-    pub fn report_type(&self) -> u8 {
-        match self {
-            Event::Accepted { .. } => 0,
-            Event::Trade { .. } => 1,
-            Event::Cancelled { .. } => 2,
-            Event::Modified { .. } => 3,
-            Event::CancelRejected { .. } => 4,
-            Event::ModifyRejected { .. } => 5,
-            Event::Rejected { .. } => 6,
-        }
-    }
-
-    /// The sequence number the event belongs to.
-    pub fn seq(&self) -> u64 {
-        match *self {
-            Event::Accepted { seq, .. }
-            | Event::Trade { seq, .. }
-            | Event::Cancelled { seq, .. }
-            | Event::Modified { seq, .. }
-            | Event::CancelRejected { seq, .. }
-            | Event::ModifyRejected { seq, .. }
-            | Event::Rejected { seq, .. } => seq,
-        }
-    }
-
-    /// Appends the event's canonical report line (without a newline) to `out`.
-    ///
-    /// ```
-    /// use byo_orderbook::{Event, Side};
-    /// let mut line = Vec::new();
-    /// Event::Accepted { seq: 4, side: Side::Buy, id: 216493, price: 33724, qty: 82 }
-    ///     .write_canonical(&mut line);
-    /// assert_eq!(line, b"0,4,0,216493,33724,82");
-    /// ```
-    pub fn write_canonical(&self, out: &mut Vec<u8>) {
-        use std::io::Write;
-        let t = self.report_type();
-        // Writing to a Vec cannot fail.
-        let _ = match *self {
-            Event::Accepted { seq, side, id, price, qty } => {
-                write!(out, "{t},{seq},{},{id},{price},{qty}", side.code())
-            }
-            Event::Trade { seq, price, qty, maker, taker } => {
-                write!(out, "{t},{seq},{price},{qty},{maker},{taker}")
-            }
-            Event::Cancelled { seq, side, id, price } => {
-                write!(out, "{t},{seq},{},{id},{price}", side.code())
-            }
-            Event::Modified { seq, side, id, price, qty } => {
-                write!(out, "{t},{seq},{},{id},{price},{qty}", side.code())
-            }
-            Event::CancelRejected { seq, id } | Event::ModifyRejected { seq, id } => {
-                write!(out, "{t},{seq},{id}")
-            }
-            Event::Rejected { seq, id, reason } => write!(out, "{t},{seq},{id},{}", reason.code()),
-        };
     }
 }

@@ -18,7 +18,8 @@
 //!            32 8  reserved
 //! ```
 
-use crate::types::{Command, Event, Side, TimeInForce};
+use crate::event::Event;
+use crate::types::{Command, NewOrder, Side, TimeInForce};
 
 /// The header's magic bytes.
 pub const MAGIC: [u8; 8] = *b"100_WBEM";
@@ -103,7 +104,7 @@ fn decode_record(index: usize, r: &[u8]) -> Result<Command, WorkloadError> {
                 1 => TimeInForce::Ioc,
                 other => return Err(invalid("ioc", other)),
             };
-            Command::New { seq, id, side, price, qty, tif }
+            Command::New(NewOrder { tif, ..NewOrder::limit(seq, id, side, price, qty) })
         }
         1 => Command::Cancel { seq, id },
         2 => Command::Modify { seq, id, price, qty },
@@ -112,14 +113,15 @@ fn decode_record(index: usize, r: &[u8]) -> Result<Command, WorkloadError> {
 }
 
 /// Writes one message's events as canonical report lines, each preceded by a newline except
-/// the very first line of the stream (`first`).
+/// the very first line of the stream (`first`). Events the format has no line for (see
+/// [`Event::report_type`]) are left out.
 ///
 /// The published format sorts all reports stably by (sequence number, report type). Events
 /// of one message share a sequence number, so sorting each message's events stably by type
 /// gives the same stream, as long as messages come in sequence order.
 pub fn write_reports(events: &mut [Event], first: &mut bool, out: &mut Vec<u8>) {
     events.sort_by_key(Event::report_type);
-    for event in events.iter() {
+    for event in events.iter().filter(|e| e.report_type().is_some()) {
         if !std::mem::take(first) {
             out.push(b'\n');
         }
@@ -156,14 +158,7 @@ mod tests {
         assert_eq!(
             commands,
             [
-                Command::New {
-                    seq: 0,
-                    id: 814347,
-                    side: Side::Sell,
-                    price: 33721,
-                    qty: 88,
-                    tif: TimeInForce::Gtc
-                },
+                Command::New(NewOrder::limit(0, 814347, Side::Sell, 33721, 88)),
                 Command::Cancel { seq: 1, id: 814347 },
             ]
         );

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use byo_orderbook::{OrderBook, workload};
+use byo_orderbook::{Config, OrderBook, workload};
 use sha2::{Digest, Sha256};
 
 fn suite() -> Option<PathBuf> {
@@ -37,7 +37,7 @@ fn replay(scenario: &str) {
     let mut bytes = Vec::new();
     lzma_rs::xz_decompress(&mut compressed, &mut bytes).unwrap();
     let commands = workload::decode(&bytes).unwrap();
-    let mut book = OrderBook::new();
+    let mut book = OrderBook::with_config(Config::canonical());
     let mut events = Vec::new();
     let mut hasher = Sha256::new();
     let mut chunk = Vec::new();

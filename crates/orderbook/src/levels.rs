@@ -1,0 +1,311 @@
+//! The book's data structure, without any matching policy: price levels, FIFO queues and an
+//! id index.
+//!
+//! ```text
+//!   asks: BTreeMap<price, level#>     levels: Vec<Level>               orders: Vec<Order>
+//!     33725 → 3 ───────────────────►  3: { price 33725, head 4, tail 9, total 300 }
+//!     33727 → 0                                        │                  │
+//!   bids: BTreeMap<price, level#>                      ▼                  ▼
+//!     33720 → 1                        order 4 { id 81, qty 100, next 9 } ⇄ order 9 { id 17, prev 4 }
+//!   index: hash table of order#, keyed by the order's id
+//! ```
+//!
+//! Each side maps price to a level number, so the best level is the map's first (asks) or
+//! last (bids) entry. Levels and orders live in two slabs (`Vec`s with free lists). A level's
+//! queue is a doubly-linked list threaded through the order slab by `u32` index, oldest
+//! first, so an order is unlinked from the middle of its queue in O(1), with no `unsafe` and
+//! no allocation per order. Each order knows its level number, so removing or reducing it
+//! touches its level directly; the `BTreeMap` is only searched when a level appears or goes.
+//!
+//! The index is a `hashbrown::HashTable` of order numbers hashed by the order's id, so it
+//! stores 4 bytes per order instead of a 16-byte (id, number) pair.
+//!
+//! Invariants (checked by [`OrderBook::check_invariants`](crate::OrderBook::check_invariants)):
+//! - every live level is in its side's map under its own price, and no level is empty;
+//! - a level's `total` is the sum of its orders' quantities, all of which are > 0;
+//! - every live order is in exactly one queue, its level's, and in the index under its id.
+
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::types::{SelfTradePrevention, Side};
+
+/// The null link.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// A resting order: 40 bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Order {
+    pub(crate) id: u64,
+    /// Remaining quantity, > 0 while resting.
+    pub(crate) qty: u64,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+    /// The level it waits in.
+    pub(crate) level: u32,
+    pub(crate) account: u32,
+    pub(crate) side: Side,
+    pub(crate) stp: SelfTradePrevention,
+    pub(crate) post_only: bool,
+}
+
+/// One price on one side: a FIFO queue of orders.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Level {
+    pub(crate) price: i64,
+    /// Sum of the orders' remaining quantities.
+    pub(crate) total: u64,
+    pub(crate) head: u32,
+    pub(crate) tail: u32,
+    /// Number of orders in the queue.
+    pub(crate) count: u32,
+}
+
+/// What a new resting order is made of.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Resting {
+    pub(crate) id: u64,
+    pub(crate) side: Side,
+    pub(crate) price: i64,
+    pub(crate) qty: u64,
+    pub(crate) account: u32,
+    pub(crate) stp: SelfTradePrevention,
+    pub(crate) post_only: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Levels {
+    bids: BTreeMap<i64, u32>,
+    asks: BTreeMap<i64, u32>,
+    levels: Vec<Level>,
+    free_levels: Vec<u32>,
+    orders: Vec<Order>,
+    free_orders: Vec<u32>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl Levels {
+    fn side(&self, side: Side) -> &BTreeMap<i64, u32> {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+
+    fn side_mut(&mut self, side: Side) -> &mut BTreeMap<i64, u32> {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        }
+    }
+
+    fn hash(&self, id: u64) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    /// The order number of the resting order `id`.
+    pub(crate) fn find(&self, id: u64) -> Option<u32> {
+        let orders = &self.orders;
+        self.index.find(self.hash(id), |&at| orders[at as usize].id == id).copied()
+    }
+
+    pub(crate) fn order(&self, at: u32) -> &Order {
+        &self.orders[at as usize]
+    }
+
+    pub(crate) fn level(&self, at: u32) -> &Level {
+        &self.levels[at as usize]
+    }
+
+    /// The price of a resting order.
+    pub(crate) fn price_of(&self, at: u32) -> i64 {
+        self.levels[self.orders[at as usize].level as usize].price
+    }
+
+    /// The best level on `side`.
+    pub(crate) fn best(&self, side: Side) -> Option<u32> {
+        let entry = match side {
+            Side::Buy => self.bids.last_key_value(),
+            Side::Sell => self.asks.first_key_value(),
+        };
+        entry.map(|(_, &level)| level)
+    }
+
+    /// Levels on `side`, best first.
+    pub(crate) fn iter(&self, side: Side) -> Box<dyn Iterator<Item = &Level> + '_> {
+        let levels = &self.levels;
+        let map = self.side(side);
+        match side {
+            Side::Buy => Box::new(map.values().rev().map(move |&at| &levels[at as usize])),
+            Side::Sell => Box::new(map.values().map(move |&at| &levels[at as usize])),
+        }
+    }
+
+    /// A level's orders, oldest first.
+    pub(crate) fn queue(&self, level: &Level) -> impl Iterator<Item = &Order> + '_ {
+        let mut at = level.head;
+        std::iter::from_fn(move || {
+            let order = self.orders.get(at as usize)?;
+            at = order.next;
+            Some(order)
+        })
+    }
+
+    /// Number of resting orders.
+    pub(crate) fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Number of levels on `side`.
+    pub(crate) fn depth(&self, side: Side) -> usize {
+        self.side(side).len()
+    }
+
+    /// Appends an order to the back of its level's queue, creating the level if needed.
+    /// The caller guarantees that `id` is not resting and `qty > 0`.
+    pub(crate) fn push_back(&mut self, new: Resting) -> u32 {
+        debug_assert!(new.qty > 0 && self.find(new.id).is_none());
+        let level = match self.side(new.side).get(&new.price) {
+            Some(&level) => level,
+            None => self.new_level(new.side, new.price),
+        };
+        let order = Order {
+            id: new.id,
+            qty: new.qty,
+            prev: self.levels[level as usize].tail,
+            next: NIL,
+            level,
+            account: new.account,
+            side: new.side,
+            stp: new.stp,
+            post_only: new.post_only,
+        };
+        let at = match self.free_orders.pop() {
+            Some(at) => {
+                self.orders[at as usize] = order;
+                at
+            }
+            None => {
+                self.orders.push(order);
+                (self.orders.len() - 1) as u32
+            }
+        };
+        let queue = &mut self.levels[level as usize];
+        if queue.tail == NIL {
+            queue.head = at;
+        } else {
+            self.orders[queue.tail as usize].next = at;
+        }
+        queue.tail = at;
+        queue.total += new.qty;
+        queue.count += 1;
+        let orders = &self.orders;
+        let hasher = &self.hasher;
+        self.index.insert_unique(hasher.hash_one(new.id), at, |&o| {
+            hasher.hash_one(orders[o as usize].id)
+        });
+        at
+    }
+
+    fn new_level(&mut self, side: Side, price: i64) -> u32 {
+        let level = Level { price, total: 0, head: NIL, tail: NIL, count: 0 };
+        let at = match self.free_levels.pop() {
+            Some(at) => {
+                self.levels[at as usize] = level;
+                at
+            }
+            None => {
+                self.levels.push(level);
+                (self.levels.len() - 1) as u32
+            }
+        };
+        self.side_mut(side).insert(price, at);
+        at
+    }
+
+    /// Takes a resting order off the book; its level goes if it empties.
+    pub(crate) fn remove(&mut self, at: u32) -> Order {
+        let order = self.orders[at as usize];
+        let hash = self.hash(order.id);
+        if let Ok(entry) = self.index.find_entry(hash, |&o| o == at) {
+            entry.remove();
+        }
+        if order.prev == NIL {
+            self.levels[order.level as usize].head = order.next;
+        } else {
+            self.orders[order.prev as usize].next = order.next;
+        }
+        if order.next == NIL {
+            self.levels[order.level as usize].tail = order.prev;
+        } else {
+            self.orders[order.next as usize].prev = order.prev;
+        }
+        let level = &mut self.levels[order.level as usize];
+        level.total -= order.qty;
+        level.count -= 1;
+        if level.count == 0 {
+            let price = level.price;
+            self.side_mut(order.side).remove(&price);
+            self.free_levels.push(order.level);
+        }
+        self.free_orders.push(at);
+        order
+    }
+
+    /// Lowers a resting order's quantity by `by`, which is less than what it has: it stays
+    /// where it is in its queue.
+    pub(crate) fn reduce(&mut self, at: u32, by: u64) {
+        let order = &mut self.orders[at as usize];
+        debug_assert!(by < order.qty);
+        order.qty -= by;
+        self.levels[order.level as usize].total -= by;
+    }
+
+    /// Checks the module's invariants, describing the first one broken.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let mut resting = 0;
+        for side in [Side::Buy, Side::Sell] {
+            for (&price, &at) in self.side(side) {
+                let level = &self.levels[at as usize];
+                if level.price != price {
+                    return Err(format!(
+                        "level {at} is filed under {price} but has {}",
+                        level.price
+                    ));
+                }
+                let (mut sum, mut count, mut prev) = (0u64, 0u32, NIL);
+                for order in self.queue(level) {
+                    let here =
+                        if prev == NIL { level.head } else { self.orders[prev as usize].next };
+                    if order.qty == 0
+                        || order.side != side
+                        || order.level != at
+                        || order.prev != prev
+                    {
+                        return Err(format!("order {} at {price} is misfiled", order.id));
+                    }
+                    if self.find(order.id) != Some(here) {
+                        return Err(format!("order {} is not indexed", order.id));
+                    }
+                    sum += order.qty;
+                    count += 1;
+                    prev = here;
+                }
+                if count == 0 || count != level.count || sum != level.total || prev != level.tail {
+                    return Err(format!(
+                        "level {price} on {side:?}: total {} count {}, queue holds {sum} in {count}",
+                        level.total, level.count
+                    ));
+                }
+                resting += count as usize;
+            }
+        }
+        if resting != self.index.len() {
+            return Err(format!("{} orders indexed, {resting} resting", self.index.len()));
+        }
+        Ok(())
+    }
+}
