@@ -182,6 +182,9 @@ impl OrderBook {
         released: Exposure,
         order: Proposed,
     ) -> Result<Option<i64>, RejectReason> {
+        if !self.tracking {
+            return Ok(None);
+        }
         let Some(limits) = self.config.limits(account) else { return Ok(None) };
         let mut exposure = self.exposures.get(account);
         exposure.open_buy = exposure.open_buy.saturating_sub(released.open_buy);

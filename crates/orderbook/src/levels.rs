@@ -2,20 +2,21 @@
 //! id index.
 //!
 //! ```text
-//!   asks: BTreeMap<price, level#>     levels: Vec<Level>               orders: Vec<Order>
+//!   asks: Ladder (price → level#)      levels: Vec<Level>               orders: Vec<Order>
 //!     33725 → 3 ───────────────────►  3: { price 33725, head 4, tail 9, total 300 }
 //!     33727 → 0                                        │                  │
-//!   bids: BTreeMap<price, level#>                      ▼                  ▼
+//!   bids: Ladder (price → level#)                      ▼                  ▼
 //!     33720 → 1                        order 4 { id 81, qty 100, next 9 } ⇄ order 9 { id 17, prev 4 }
 //!   index: hash table of order#, keyed by the order's id
 //! ```
 //!
-//! Each side maps price to a level number, so the best level is the map's first (asks) or
-//! last (bids) entry. Levels and orders live in two slabs (`Vec`s with free lists). A level's
+//! Each side maps price to a level number in a [`Ladder`], a sorted array whose last entry
+//! is the best price. Levels and orders live in two slabs (`Vec`s with free lists). A level's
 //! queue is a doubly-linked list threaded through the order slab by `u32` index, oldest
 //! first, so an order is unlinked from the middle of its queue in O(1), with no `unsafe` and
 //! no allocation per order. Each order knows its level number, so removing or reducing it
-//! touches its level directly; the `BTreeMap` is only searched when a level appears or goes.
+//! touches its level directly; the ladder is only searched when an order joins a queue, and
+//! changed when a level appears or goes.
 //!
 //! The index is a `hashbrown::HashTable` of order numbers hashed by the order's id, so it
 //! stores 4 bytes per order instead of a 16-byte (id, number) pair.
@@ -25,11 +26,11 @@
 //! - a level's `total` is the sum of its orders' quantities, all of which are > 0;
 //! - every live order is in exactly one queue, its level's, and in the index under its id.
 
-use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
+use crate::ladder::Ladder;
 use crate::types::{SelfTradePrevention, Side};
 
 /// The null link.
@@ -75,10 +76,10 @@ pub(crate) struct Resting {
     pub(crate) post_only: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Levels {
-    bids: BTreeMap<i64, u32>,
-    asks: BTreeMap<i64, u32>,
+    bids: Ladder,
+    asks: Ladder,
     levels: Vec<Level>,
     free_levels: Vec<u32>,
     orders: Vec<Order>,
@@ -87,15 +88,30 @@ pub(crate) struct Levels {
     hasher: DefaultHashBuilder,
 }
 
+impl Default for Levels {
+    fn default() -> Self {
+        Levels {
+            bids: Ladder::new(Side::Buy),
+            asks: Ladder::new(Side::Sell),
+            levels: Vec::new(),
+            free_levels: Vec::new(),
+            orders: Vec::new(),
+            free_orders: Vec::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+}
+
 impl Levels {
-    fn side(&self, side: Side) -> &BTreeMap<i64, u32> {
+    fn side(&self, side: Side) -> &Ladder {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         }
     }
 
-    fn side_mut(&mut self, side: Side) -> &mut BTreeMap<i64, u32> {
+    fn side_mut(&mut self, side: Side) -> &mut Ladder {
         match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
@@ -127,21 +143,13 @@ impl Levels {
 
     /// The best level on `side`.
     pub(crate) fn best(&self, side: Side) -> Option<u32> {
-        let entry = match side {
-            Side::Buy => self.bids.last_key_value(),
-            Side::Sell => self.asks.first_key_value(),
-        };
-        entry.map(|(_, &level)| level)
+        self.side(side).best()
     }
 
     /// Levels on `side`, best first.
-    pub(crate) fn iter(&self, side: Side) -> Box<dyn Iterator<Item = &Level> + '_> {
+    pub(crate) fn iter(&self, side: Side) -> impl Iterator<Item = &Level> + '_ {
         let levels = &self.levels;
-        let map = self.side(side);
-        match side {
-            Side::Buy => Box::new(map.values().rev().map(move |&at| &levels[at as usize])),
-            Side::Sell => Box::new(map.values().map(move |&at| &levels[at as usize])),
-        }
+        self.side(side).iter().map(move |at| &levels[at as usize])
     }
 
     /// A level's orders, oldest first.
@@ -168,8 +176,8 @@ impl Levels {
     /// The caller guarantees that `id` is not resting and `qty > 0`.
     pub(crate) fn push_back(&mut self, new: Resting) -> u32 {
         debug_assert!(new.qty > 0 && self.find(new.id).is_none());
-        let level = match self.side(new.side).get(&new.price) {
-            Some(&level) => level,
+        let level = match self.side(new.side).get(new.price) {
+            Some(level) => level,
             None => self.new_level(new.side, new.price),
         };
         let order = Order {
@@ -248,7 +256,7 @@ impl Levels {
         level.count -= 1;
         if level.count == 0 {
             let price = level.price;
-            self.side_mut(order.side).remove(&price);
+            self.side_mut(order.side).remove(price);
             self.free_levels.push(order.level);
         }
         self.free_orders.push(at);
@@ -268,7 +276,7 @@ impl Levels {
     pub(crate) fn check(&self) -> Result<(), String> {
         let mut resting = 0;
         for side in [Side::Buy, Side::Sell] {
-            for (&price, &at) in self.side(side) {
+            for (price, at) in self.side(side).prices() {
                 let level = &self.levels[at as usize];
                 if level.price != price {
                     return Err(format!(

@@ -35,6 +35,7 @@
 mod book;
 mod config;
 mod event;
+mod ladder;
 mod levels;
 mod risk;
 #[cfg(feature = "testkit")]
