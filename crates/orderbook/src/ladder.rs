@@ -84,6 +84,12 @@ impl Ladder {
         self.rungs.iter().rev().map(|&(_, level)| level)
     }
 
+    /// Level numbers, worst first: the order in which appending rebuilds the ladder with
+    /// no element ever moved.
+    pub(crate) fn iter_worst_first(&self) -> impl Iterator<Item = u32> + '_ {
+        self.rungs.iter().map(|&(_, level)| level)
+    }
+
     /// (price, level number), best first.
     pub(crate) fn prices(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
         let side = self.side;

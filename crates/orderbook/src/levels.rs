@@ -152,6 +152,12 @@ impl Levels {
         self.side(side).iter().map(move |at| &levels[at as usize])
     }
 
+    /// Levels on `side`, worst first.
+    pub(crate) fn iter_worst_first(&self, side: Side) -> impl Iterator<Item = &Level> + '_ {
+        let levels = &self.levels;
+        self.side(side).iter_worst_first().map(move |at| &levels[at as usize])
+    }
+
     /// A level's orders, oldest first.
     pub(crate) fn queue(&self, level: &Level) -> impl Iterator<Item = &Order> + '_ {
         let mut at = level.head;

@@ -35,9 +35,11 @@
 mod book;
 mod config;
 mod event;
+pub mod journal;
 mod ladder;
 mod levels;
 mod risk;
+pub mod snapshot;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod types;

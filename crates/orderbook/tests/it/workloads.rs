@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use byo_orderbook::{Config, OrderBook, workload};
+use byo_orderbook::{Config, OrderBook, snapshot, workload};
 use sha2::{Digest, Sha256};
 
 fn suite() -> Option<PathBuf> {
@@ -43,7 +43,12 @@ fn replay(scenario: &str) {
     let mut chunk = Vec::new();
     let mut first = true;
     let mut reports = 0usize;
-    for command in &commands {
+    for (n, command) in commands.iter().enumerate() {
+        if n == commands.len() / 2 {
+            let mut bytes = Vec::new();
+            snapshot::write(&book, &mut bytes);
+            book = snapshot::restore(&bytes, Config::canonical()).unwrap();
+        }
         events.clear();
         book.apply(command, &mut events);
         reports += events.len();
