@@ -8,7 +8,7 @@
 
 use crate::config::{Config, ModifyPolicy};
 use crate::event::{CancelReason, Event, RejectReason};
-use crate::levels::{Levels, Resting};
+use crate::levels::{BookChange, Levels, Resting};
 use crate::risk::{self, Exposure, Exposures, Proposed};
 use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
 
@@ -476,6 +476,24 @@ impl OrderBook {
     /// limits; otherwise all zero.
     pub fn exposure(&self, account: u32) -> Exposure {
         self.exposures.get(account)
+    }
+
+    /// The total resting quantity at `price` on `side` (0 if there is no level).
+    pub fn level_total(&self, side: Side, price: i64) -> u64 {
+        self.levels.at_price(side, price).map_or(0, |level| level.total)
+    }
+
+    /// Starts (or stops) recording every change to the resting orders, for market data.
+    /// Recording costs a push per change; off by default.
+    pub fn record_changes(&mut self, on: bool) {
+        self.levels.changes = on.then(Vec::new);
+    }
+
+    /// Moves the changes recorded since the last call into `out` (appending).
+    pub fn take_changes(&mut self, out: &mut Vec<BookChange>) {
+        if let Some(changes) = &mut self.levels.changes {
+            out.append(changes);
+        }
     }
 
     /// Number of price levels on `side`.

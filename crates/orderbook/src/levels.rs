@@ -86,6 +86,22 @@ pub(crate) struct Levels {
     free_orders: Vec<u32>,
     index: HashTable<u32>,
     hasher: DefaultHashBuilder,
+    /// Every change to a resting order, when recording (for market data).
+    pub(crate) changes: Option<Vec<BookChange>>,
+}
+
+/// One change to the resting orders: an order joined a queue (at the back), or its
+/// remaining quantity changed in place, or it left (`qty` 0). The L3 feed is these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookChange {
+    /// The order.
+    pub id: u64,
+    /// Its side.
+    pub side: Side,
+    /// Its price.
+    pub price: i64,
+    /// What it has left now; 0 = it left the book.
+    pub qty: u64,
 }
 
 impl Default for Levels {
@@ -99,6 +115,7 @@ impl Default for Levels {
             free_orders: Vec::new(),
             index: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
+            changes: None,
         }
     }
 }
@@ -173,6 +190,11 @@ impl Levels {
         self.index.len()
     }
 
+    /// The level at `price` on `side`.
+    pub(crate) fn at_price(&self, side: Side, price: i64) -> Option<&Level> {
+        self.side(side).get(price).map(|at| &self.levels[at as usize])
+    }
+
     /// Number of levels on `side`.
     pub(crate) fn depth(&self, side: Side) -> usize {
         self.side(side).len()
@@ -216,6 +238,10 @@ impl Levels {
         queue.tail = at;
         queue.total += new.qty;
         queue.count += 1;
+        if let Some(changes) = &mut self.changes {
+            let (id, side, price, qty) = (new.id, new.side, new.price, new.qty);
+            changes.push(BookChange { id, side, price, qty });
+        }
         let orders = &self.orders;
         let hasher = &self.hasher;
         self.index.insert_unique(hasher.hash_one(new.id), at, |&o| {
@@ -266,6 +292,10 @@ impl Levels {
             self.free_levels.push(order.level);
         }
         self.free_orders.push(at);
+        if let Some(changes) = &mut self.changes {
+            let price = self.levels[order.level as usize].price;
+            changes.push(BookChange { id: order.id, side: order.side, price, qty: 0 });
+        }
         order
     }
 
@@ -275,7 +305,12 @@ impl Levels {
         let order = &mut self.orders[at as usize];
         debug_assert!(by < order.qty);
         order.qty -= by;
-        self.levels[order.level as usize].total -= by;
+        let level = &mut self.levels[order.level as usize];
+        level.total -= by;
+        if let Some(changes) = &mut self.changes {
+            let (id, side, price, qty) = (order.id, order.side, level.price, order.qty);
+            changes.push(BookChange { id, side, price, qty });
+        }
     }
 
     /// Checks the module's invariants, describing the first one broken.

@@ -38,6 +38,7 @@ mod event;
 pub mod journal;
 mod ladder;
 mod levels;
+pub mod market_data;
 mod risk;
 pub mod snapshot;
 #[cfg(feature = "testkit")]
@@ -48,6 +49,7 @@ pub mod workload;
 pub use crate::book::{LevelView, OrderBook, OrderView, RestingOrder};
 pub use crate::config::{Config, ModifyPolicy, RiskLimits};
 pub use crate::event::{CancelReason, Event, RejectReason};
+pub use crate::levels::BookChange;
 pub use crate::risk::Exposure;
 pub use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
 
