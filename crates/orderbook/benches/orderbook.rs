@@ -1,13 +1,19 @@
-//! The `normal` workload (`BYO_MATCHING`), decoded once, replayed through byo-orderbook with
-//! its events collected. The first 100k messages also go through a naive matcher (sorted
-//! `Vec`s, a linear scan per match), for the ratio against the obviously-right design.
+//! The `normal` workload (`BYO_MATCHING`), decoded once and replayed, side by side, through
+//! byo-orderbook, the crate's naive reference matcher (`testkit::NaiveBook`: the same rules,
+//! resting orders in one `Vec`, a scan per match), `orderbook-rs` and `lobster`. Every
+//! engine produces its own form of events or results, and the bench keeps them.
 //!
-//! Run: `BYO_MATCHING=../shared/suites/matching cargo bench -p byo-orderbook`
+//! The peers get the same messages in the nearest form their APIs have: a modify is a
+//! cancel then a new order (the workload's own definition). `lobster` has no IOC limit
+//! orders, so an IOC order is a limit order followed by a cancel of whatever rested.
+//!
+//! Run: `BYO_MATCHING=../shared/suites/matching cargo bench -p byo-orderbook --bench orderbook`
 
 #![allow(clippy::expect_used)] // a bench that cannot set up should stop loudly
 
 use std::hint::black_box;
 
+use byo_orderbook::testkit::NaiveBook;
 use byo_orderbook::{Command, Config, Event, NewOrder, OrderBook, Side, TimeInForce, workload};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -20,49 +26,123 @@ fn load() -> Option<Vec<Command>> {
     Some(workload::decode(&bytes).expect("decode"))
 }
 
-/// Resting orders oldest first; each match scans them all. As naive as it gets.
-fn naive_replay(commands: &[Command]) -> usize {
-    let mut orders: Vec<(u64, Side, i64, u64)> = Vec::new();
-    let mut events = 0;
+fn byo(commands: &[Command]) -> usize {
+    let mut book = OrderBook::with_config(Config::canonical());
+    let mut events: Vec<Event> = Vec::with_capacity(16);
+    let mut count = 0;
     for command in commands {
-        events += 1;
+        events.clear();
+        book.apply(command, &mut events);
+        count += events.len();
+    }
+    count
+}
+
+fn naive(commands: &[Command]) -> usize {
+    let mut book = NaiveBook::new(Config::canonical());
+    let mut events: Vec<Event> = Vec::with_capacity(16);
+    let mut count = 0;
+    for command in commands {
+        events.clear();
+        book.apply(command, &mut events);
+        count += events.len();
+    }
+    count
+}
+
+fn orderbook_rs(commands: &[Command]) -> usize {
+    use orderbook_rs::{Id, OrderBook, Side as S, TimeInForce as T};
+    let book: OrderBook<()> = OrderBook::new("BENCH");
+    let side = |s| if s == Side::Buy { S::Buy } else { S::Sell };
+    let mut results = 0;
+    // Modify needs the order's side, which the workload's modify record carries but our
+    // command does not: remember it.
+    let mut sides = std::collections::HashMap::new();
+    for command in commands {
         match *command {
-            Command::New(NewOrder { id, side, price: Some(price), mut qty, tif, .. }) => {
-                while qty > 0 {
-                    let best = orders
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, o)| o.1 != side && side.crosses(price, o.2))
-                        .min_by_key(|(i, o)| (if side == Side::Buy { o.2 } else { -o.2 }, *i))
-                        .map(|(i, _)| i);
-                    let Some(i) = best else { break };
-                    let fill = qty.min(orders[i].3);
-                    qty -= fill;
-                    orders[i].3 -= fill;
-                    events += 1;
-                    if orders[i].3 == 0 {
-                        orders.remove(i);
-                    }
-                }
-                if qty > 0 && tif == TimeInForce::Gtc {
-                    orders.push((id, side, price, qty));
-                }
+            Command::New(NewOrder { id, side: s, price: Some(price), qty, tif, .. }) => {
+                let tif = if tif == TimeInForce::Ioc { T::Ioc } else { T::Gtc };
+                let r = book.add_limit_order(
+                    Id::Sequential(id),
+                    price as u128,
+                    qty,
+                    side(s),
+                    tif,
+                    None,
+                );
+                results += usize::from(r.is_ok());
+                sides.insert(id, s);
             }
             Command::New(_) => {}
             Command::Cancel { id, .. } => {
-                if let Some(i) = orders.iter().position(|o| o.0 == id) {
-                    orders.remove(i);
-                }
+                results +=
+                    usize::from(matches!(book.cancel_order(Id::Sequential(id)), Ok(Some(_))));
             }
             Command::Modify { id, price, qty, .. } => {
-                if let Some(i) = orders.iter().position(|o| o.0 == id) {
-                    let side = orders.remove(i).1;
-                    orders.push((id, side, price, qty));
+                if let Ok(Some(_)) = book.cancel_order(Id::Sequential(id))
+                    && qty > 0
+                {
+                    let s = sides.get(&id).copied().unwrap_or(Side::Buy);
+                    let r = book.add_limit_order(
+                        Id::Sequential(id),
+                        price as u128,
+                        qty,
+                        side(s),
+                        T::Gtc,
+                        None,
+                    );
+                    results += usize::from(r.is_ok());
                 }
             }
         }
     }
-    events
+    black_box(&book);
+    results
+}
+
+fn lobster(commands: &[Command]) -> usize {
+    use lobster::{OrderBook, OrderEvent, OrderType, Side as S};
+    let mut book = OrderBook::default();
+    let side = |s| if s == Side::Buy { S::Bid } else { S::Ask };
+    let mut sides = std::collections::HashMap::new();
+    let mut results = 0;
+    let place = |book: &mut OrderBook, id: u64, s, price: i64, qty, ioc: bool| {
+        let order = OrderType::Limit { id: id.into(), side: side(s), qty, price: price as u64 };
+        let event = book.execute(order);
+        let rested =
+            matches!(event, OrderEvent::Placed { .. } | OrderEvent::PartiallyFilled { .. });
+        if ioc && rested {
+            black_box(book.execute(OrderType::Cancel { id: id.into() }));
+        }
+        black_box(event);
+        1
+    };
+    for command in commands {
+        match *command {
+            Command::New(NewOrder { id, side: s, price: Some(price), qty, tif, .. }) => {
+                sides.insert(id, s);
+                results += place(&mut book, id, s, price, qty, tif == TimeInForce::Ioc);
+            }
+            Command::New(_) => {}
+            Command::Cancel { id, .. } => {
+                results += usize::from(matches!(
+                    book.execute(OrderType::Cancel { id: id.into() }),
+                    OrderEvent::Canceled { .. }
+                ));
+            }
+            Command::Modify { id, price, qty, .. } => {
+                if matches!(
+                    book.execute(OrderType::Cancel { id: id.into() }),
+                    OrderEvent::Canceled { .. }
+                ) && qty > 0
+                {
+                    let s = sides.get(&id).copied().unwrap_or(Side::Buy);
+                    results += place(&mut book, id, s, price, qty, false);
+                }
+            }
+        }
+    }
+    results
 }
 
 fn replay(c: &mut Criterion) {
@@ -75,32 +155,19 @@ fn replay(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(prefix.len() as u64));
     group.bench_function(BenchmarkId::new("byo-orderbook", "100k"), |b| {
-        b.iter(|| {
-            let mut book = OrderBook::with_config(Config::canonical());
-            let mut events: Vec<Event> = Vec::with_capacity(8);
-            let mut count = 0;
-            for command in prefix {
-                events.clear();
-                book.apply(command, &mut events);
-                count += events.len();
-            }
-            black_box(count)
-        })
+        b.iter(|| black_box(byo(prefix)))
     });
-    group.bench_function(BenchmarkId::new("naive", "100k"), |b| {
-        b.iter(|| black_box(naive_replay(prefix)))
+    group
+        .bench_function(BenchmarkId::new("naive", "100k"), |b| b.iter(|| black_box(naive(prefix))));
+    group.bench_function(BenchmarkId::new("orderbook-rs", "100k"), |b| {
+        b.iter(|| black_box(orderbook_rs(prefix)))
+    });
+    group.bench_function(BenchmarkId::new("lobster", "100k"), |b| {
+        b.iter(|| black_box(lobster(prefix)))
     });
     group.throughput(Throughput::Elements(commands.len() as u64));
     group.bench_function(BenchmarkId::new("byo-orderbook", "all"), |b| {
-        b.iter(|| {
-            let mut book = OrderBook::with_config(Config::canonical());
-            let mut events: Vec<Event> = Vec::with_capacity(8);
-            for command in &commands {
-                events.clear();
-                book.apply(command, &mut events);
-            }
-            black_box(book.len())
-        })
+        b.iter(|| black_box(byo(&commands)))
     });
     group.finish();
 }

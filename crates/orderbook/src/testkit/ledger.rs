@@ -23,7 +23,8 @@ pub struct Entry {
     pub price: i64,
     /// What it has left.
     pub qty: u64,
-    /// When it joined its queue: its time priority.
+    /// When it joined its queue (the ledger's count of commands recorded, so the check does
+    /// not depend on the commands' own sequence numbers increasing).
     pub since: u64,
 }
 
@@ -41,6 +42,8 @@ struct Pending {
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
     policy: ModifyPolicy,
+    /// Commands recorded so far.
+    commands: u64,
     /// Resting orders by id.
     pub resting: BTreeMap<u64, Entry>,
 }
@@ -48,12 +51,13 @@ pub struct Ledger {
 impl Ledger {
     /// An empty ledger for a book with this modify policy.
     pub fn new(policy: ModifyPolicy) -> Ledger {
-        Ledger { policy, resting: BTreeMap::new() }
+        Ledger { policy, commands: 0, resting: BTreeMap::new() }
     }
 
     /// Reads one command's events, or says which rule they break.
     pub fn record(&mut self, command: &Command, events: &[Event]) -> Result<(), String> {
         let seq = command.seq();
+        self.commands += 1;
         let rejected = events.iter().any(|e| matches!(e, Event::Rejected { .. }));
         let mut taker: Option<Pending> = match *command {
             Command::New(NewOrder { id, side, price, qty, .. }) if !rejected => {
@@ -143,8 +147,10 @@ impl Ledger {
         if let Some(p) = taker.filter(|p| !p.gone) {
             match p.price {
                 Some(price) if p.qty > 0 => {
-                    self.resting
-                        .insert(p.id, Entry { side: p.side, price, qty: p.qty, since: seq });
+                    self.resting.insert(
+                        p.id,
+                        Entry { side: p.side, price, qty: p.qty, since: self.commands },
+                    );
                 }
                 _ => {
                     return Err(format!(

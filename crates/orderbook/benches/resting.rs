@@ -1,0 +1,169 @@
+//! A book with one million resting orders: heap bytes per order, snapshot restore time, and
+//! what journaling every command costs in throughput.
+//!
+//! - Memory: a counting global allocator (`stats_alloc`) records the live heap bytes left by
+//!   building the book; divided by the number of orders. The id index and the slabs grow in
+//!   powers of two, so the figure includes their spare room.
+//! - Restore: the median of 5 restores of the 1M-order snapshot (decode, validate, rebuild).
+//! - Journal: the `normal` workload (`BYO_MATCHING`) applied alone, then with every command
+//!   encoded into the journal first and the journal written every 4096 commands, with and
+//!   without an fsync per batch (a batch = one group commit). Medians of 5 interleaved runs.
+//!
+//! Run: `BYO_MATCHING=../shared/suites/matching cargo bench -p byo-orderbook --bench resting`
+
+#![allow(clippy::expect_used)] // a bench that cannot set up should stop loudly
+
+use std::alloc::System;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use byo_orderbook::journal::{JournalFile, JournalWriter};
+use byo_orderbook::testkit::Rng;
+use byo_orderbook::{Command, Config, NewOrder, OrderBook, Side, snapshot, workload};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const ORDERS: u64 = 1_000_000;
+
+/// One million orders that do not cross: bids at 1..=5000, asks at 5001..=10000.
+fn resting_book() -> OrderBook {
+    let mut rng = Rng::new(11);
+    let mut book = OrderBook::with_config(Config::canonical());
+    let mut events = Vec::new();
+    for id in 0..ORDERS {
+        let (side, price) = if rng.below(2) == 0 {
+            (Side::Buy, 1 + rng.below(5000) as i64)
+        } else {
+            (Side::Sell, 5001 + rng.below(5000) as i64)
+        };
+        events.clear();
+        book.apply(
+            &Command::New(NewOrder::limit(id, id, side, price, 1 + rng.below(500))),
+            &mut events,
+        );
+    }
+    assert_eq!(book.len(), ORDERS as usize);
+    book
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn load() -> Option<Vec<Command>> {
+    let dir = std::env::var_os("BYO_MATCHING")?;
+    let path = std::path::Path::new(&dir).join("orders_normal_s23_n1000000.bin.xz");
+    let mut compressed = std::io::BufReader::new(std::fs::File::open(path).expect("workload"));
+    let mut bytes = Vec::new();
+    lzma_rs::xz_decompress(&mut compressed, &mut bytes).expect("xz");
+    Some(workload::decode(&bytes).expect("decode"))
+}
+
+/// The journal's writes without the fsync: what encoding and writing cost alone.
+struct NoSync(std::fs::File);
+
+impl JournalFile for NoSync {
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.0, data)
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn replay<F: JournalFile>(commands: &[Command], journal: Option<&mut JournalWriter<F>>) -> usize {
+    let mut book = OrderBook::with_config(Config::canonical());
+    let mut events = Vec::with_capacity(16);
+    let mut count = 0;
+    match journal {
+        None => {
+            for command in commands {
+                events.clear();
+                book.apply(command, &mut events);
+                count += events.len();
+            }
+        }
+        Some(journal) => {
+            for batch in commands.chunks(4096) {
+                // Write-ahead: the batch is durable before any of it is acted on.
+                batch.iter().for_each(|c| journal.append(c));
+                journal.commit().expect("journal commit");
+                for command in batch {
+                    events.clear();
+                    book.apply(command, &mut events);
+                    count += events.len();
+                }
+            }
+        }
+    }
+    count
+}
+
+fn main() {
+    let region = Region::new(GLOBAL);
+    let book = resting_book();
+    let stats = region.change();
+    let live = stats.bytes_allocated as isize - stats.bytes_deallocated as isize;
+    println!("memory: {:.1} heap bytes per resting order (1M orders)", live as f64 / ORDERS as f64);
+
+    let mut bytes = Vec::new();
+    snapshot::write(&book, &mut bytes);
+    drop(book);
+    let restores: Vec<Duration> = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            let book = snapshot::restore(&bytes, Config::canonical()).expect("restore");
+            let elapsed = start.elapsed();
+            black_box(book.len());
+            elapsed
+        })
+        .collect();
+    println!(
+        "restore: {:.0} ms for 1M resting orders ({} MB snapshot), median of 5",
+        median(restores).as_secs_f64() * 1e3,
+        bytes.len() / 1_000_000
+    );
+
+    let Some(commands) = load() else {
+        eprintln!("journal: skipped: set BYO_MATCHING to the directory of the matching workloads");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut plain, mut synced, mut written) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..5 {
+        let start = Instant::now();
+        black_box(replay::<std::fs::File>(&commands, None));
+        plain.push(start.elapsed());
+        let path = dir.path().join(format!("journal-{round}"));
+        let mut journal = JournalWriter::create(&path).expect("journal");
+        let start = Instant::now();
+        black_box(replay(&commands, Some(&mut journal)));
+        synced.push(start.elapsed());
+        let path = dir.path().join(format!("unsynced-{round}"));
+        drop(JournalWriter::create(&path).expect("journal"));
+        let file = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+        let mut journal = JournalWriter::from_file(NoSync(file));
+        let start = Instant::now();
+        black_box(replay(&commands, Some(&mut journal)));
+        written.push(start.elapsed());
+    }
+    let plain = median(plain);
+    let rate = |d: Duration| commands.len() as f64 / d.as_secs_f64() / 1e6;
+    let slower = |d: Duration| (d.as_secs_f64() / plain.as_secs_f64() - 1.0) * 100.0;
+    let (synced, written) = (median(synced), median(written));
+    println!("journal: {:.1} M msg/s without a journal", rate(plain));
+    println!(
+        "journal: {:.1} M msg/s journaled, write + fsync per 4096 commands: {:.0}% slower",
+        rate(synced),
+        slower(synced)
+    );
+    println!(
+        "journal: {:.1} M msg/s journaled, write per 4096 commands, no fsync: {:.0}% slower",
+        rate(written),
+        slower(written)
+    );
+}
