@@ -23,7 +23,7 @@
 //! assert_eq!(book.best(Side::Buy), Some((99, 10)));
 //! ```
 //!
-//! Where things are: [`types`](crate::NewOrder) and [`Event`]s are the vocabulary;
+//! Where things are: [`NewOrder`], [`Command`] and [`Event`] are the vocabulary;
 //! `levels.rs` is the data structure (price levels, FIFO queues, the id index); `book.rs`
 //! the matching rules; `risk.rs` the pre-trade checks; [`market_data`] the L1/L2/L3 and
 //! trade feeds; [`journal`] and [`snapshot`] the event-sourcing formats; [`workload`] the
