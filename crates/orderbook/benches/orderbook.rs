@@ -13,41 +13,31 @@
 
 use std::hint::black_box;
 
-use byo_orderbook::testkit::NaiveBook;
-use byo_orderbook::{Command, Config, Event, NewOrder, OrderBook, Side, TimeInForce, workload};
+use byo_orderbook::testkit::{MatchingEngine, NaiveBook};
+use byo_orderbook::{Command, Config, Event, NewOrder, OrderBook, Side, TimeInForce};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-fn load() -> Option<Vec<Command>> {
-    let dir = std::env::var_os("BYO_MATCHING")?;
-    let path = std::path::Path::new(&dir).join("orders_normal_s23_n1000000.bin.xz");
-    let mut compressed = std::io::BufReader::new(std::fs::File::open(path).expect("workload"));
-    let mut bytes = Vec::new();
-    lzma_rs::xz_decompress(&mut compressed, &mut bytes).expect("xz");
-    Some(workload::decode(&bytes).expect("decode"))
+mod common;
+use common::load;
+
+/// Replays `commands` through an engine, keeping its events; returns how many there were.
+fn run(mut engine: impl MatchingEngine, commands: &[Command]) -> usize {
+    let mut events: Vec<Event> = Vec::with_capacity(16);
+    let mut count = 0;
+    for command in commands {
+        events.clear();
+        engine.apply(command, &mut events);
+        count += events.len();
+    }
+    count
 }
 
 fn byo(commands: &[Command]) -> usize {
-    let mut book = OrderBook::with_config(Config::canonical());
-    let mut events: Vec<Event> = Vec::with_capacity(16);
-    let mut count = 0;
-    for command in commands {
-        events.clear();
-        book.apply(command, &mut events);
-        count += events.len();
-    }
-    count
+    run(OrderBook::with_config(Config::canonical()), commands)
 }
 
 fn naive(commands: &[Command]) -> usize {
-    let mut book = NaiveBook::new(Config::canonical());
-    let mut events: Vec<Event> = Vec::with_capacity(16);
-    let mut count = 0;
-    for command in commands {
-        events.clear();
-        book.apply(command, &mut events);
-        count += events.len();
-    }
-    count
+    run(NaiveBook::new(Config::canonical()), commands)
 }
 
 fn orderbook_rs(commands: &[Command]) -> usize {

@@ -19,8 +19,11 @@ use std::time::{Duration, Instant};
 
 use byo_orderbook::journal::{JournalFile, JournalWriter};
 use byo_orderbook::testkit::Rng;
-use byo_orderbook::{Command, Config, NewOrder, OrderBook, Side, snapshot, workload};
+use byo_orderbook::{Command, Config, NewOrder, OrderBook, Side, snapshot};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+mod common;
+use common::load;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -51,15 +54,6 @@ fn resting_book() -> OrderBook {
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
-}
-
-fn load() -> Option<Vec<Command>> {
-    let dir = std::env::var_os("BYO_MATCHING")?;
-    let path = std::path::Path::new(&dir).join("orders_normal_s23_n1000000.bin.xz");
-    let mut compressed = std::io::BufReader::new(std::fs::File::open(path).expect("workload"));
-    let mut bytes = Vec::new();
-    lzma_rs::xz_decompress(&mut compressed, &mut bytes).expect("xz");
-    Some(workload::decode(&bytes).expect("decode"))
 }
 
 /// The journal's writes without the fsync: what encoding and writing cost alone.

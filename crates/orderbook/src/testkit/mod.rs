@@ -20,7 +20,7 @@ mod naive;
 use std::collections::BTreeMap;
 
 pub use self::ledger::{Entry, Ledger};
-pub use self::naive::{NaiveBook, NaiveOrder};
+pub use self::naive::NaiveBook;
 
 use crate::book::OrderBook;
 use crate::config::{Config, ModifyPolicy, RiskLimits};

@@ -7,35 +7,17 @@
 
 use std::collections::BTreeMap;
 
+use crate::book::OrderView;
 use crate::config::{Config, ModifyPolicy};
 use crate::event::{CancelReason, Event, RejectReason};
 use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
-
-/// A resting order in the naive book.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NaiveOrder {
-    /// Its id.
-    pub id: u64,
-    /// Its account.
-    pub account: u32,
-    /// Its side.
-    pub side: Side,
-    /// Its price.
-    pub price: i64,
-    /// What it has left.
-    pub qty: u64,
-    /// Its self-trade prevention mode.
-    pub stp: SelfTradePrevention,
-    /// Whether it is post-only.
-    pub post_only: bool,
-}
 
 /// The naive matcher.
 #[derive(Clone, Debug, Default)]
 pub struct NaiveBook {
     config: Config,
     /// Resting orders, in time priority (oldest first).
-    pub orders: Vec<NaiveOrder>,
+    pub orders: Vec<OrderView>,
     positions: BTreeMap<u32, i64>,
     last_trade: Option<i64>,
 }
@@ -190,7 +172,7 @@ impl NaiveBook {
             return out.push(reject(RejectReason::WouldTake));
         }
         out.push(Event::Accepted { seq, side, id, price, qty });
-        let taker = NaiveOrder { id, account, side, price: limit, qty, stp, post_only };
+        let taker = OrderView { id, account, side, price: limit, qty, stp, post_only };
         if tif == TimeInForce::Fok {
             // Try it on a copy: only a complete fill goes ahead.
             let mut trial = self.clone();
@@ -214,7 +196,7 @@ impl NaiveBook {
     fn finish(
         &mut self,
         seq: u64,
-        taker: NaiveOrder,
+        taker: OrderView,
         price: Option<i64>,
         rests: bool,
         out: &mut Vec<Event>,
@@ -226,7 +208,7 @@ impl NaiveBook {
         if left == 0 {
             out.push(Event::Done { seq, id: taker.id });
         } else if rests {
-            self.orders.push(NaiveOrder { qty: left, ..taker });
+            self.orders.push(OrderView { qty: left, ..taker });
         } else {
             let reason = CancelReason::Unfilled;
             out.push(Event::Cancelled { seq, side: taker.side, id: taker.id, price, reason });
@@ -238,7 +220,7 @@ impl NaiveBook {
     fn fill(
         &mut self,
         seq: u64,
-        taker: NaiveOrder,
+        taker: OrderView,
         price: Option<i64>,
         out: &mut Vec<Event>,
     ) -> (u64, bool) {
@@ -345,7 +327,7 @@ impl NaiveBook {
             self.orders.insert(i, old);
             return out.push(Event::Rejected { seq, id, reason: RejectReason::WouldTake });
         }
-        let taker = NaiveOrder { price, qty, ..old };
+        let taker = OrderView { price, qty, ..old };
         self.finish(seq, taker, Some(price), true, out);
         out.push(modified);
     }
