@@ -2,7 +2,7 @@
 //! snapshot plus the journal's tail gives byte-identical events and the same final book as
 //! replaying everything.
 
-use byo_orderbook::journal::{self, JournalError, JournalFile, JournalWriter};
+use byo_orderbook::journal::{self, JournalError, JournalFile, JournalThread, JournalWriter};
 use byo_orderbook::{Command, Event, OrderBook, snapshot, testkit};
 
 fn replay(book: &mut OrderBook, commands: &[Command]) -> Vec<Vec<Event>> {
@@ -40,6 +40,23 @@ fn journal_round_trips_through_a_file_and_replays_to_the_same_events() {
         let got = replay(&mut OrderBook::with_config(config), &recovered);
         assert_eq!(got, want);
     }
+}
+
+#[test]
+fn the_journal_thread_makes_batches_durable_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal");
+    let commands = testkit::commands(21, 5000);
+    let mut journal = JournalThread::spawn(JournalWriter::create(&path).unwrap());
+    let mut last = 0;
+    for batch in commands.chunks(64) {
+        last = journal.submit(batch.to_vec()).unwrap();
+        assert!(journal.durable().unwrap() <= last);
+    }
+    journal.wait(last).unwrap();
+    assert_eq!(journal.durable().unwrap(), last);
+    drop(journal);
+    assert_eq!(JournalWriter::open(&path).unwrap().1, commands);
 }
 
 #[test]
