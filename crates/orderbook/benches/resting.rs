@@ -69,29 +69,23 @@ impl JournalFile for NoSync {
     }
 }
 
-fn replay<F: JournalFile>(commands: &[Command], journal: Option<&mut JournalWriter<F>>) -> usize {
+fn replay<F: JournalFile>(
+    commands: &[Command],
+    mut journal: Option<&mut JournalWriter<F>>,
+) -> usize {
     let mut book = OrderBook::with_config(Config::canonical());
     let mut events = Vec::with_capacity(16);
     let mut count = 0;
-    match journal {
-        None => {
-            for command in commands {
-                events.clear();
-                book.apply(command, &mut events);
-                count += events.len();
-            }
+    for batch in commands.chunks(4096) {
+        if let Some(journal) = journal.as_deref_mut() {
+            // Write-ahead: the batch is durable before any of it is acted on.
+            batch.iter().for_each(|c| journal.append(c));
+            journal.commit().expect("journal commit");
         }
-        Some(journal) => {
-            for batch in commands.chunks(4096) {
-                // Write-ahead: the batch is durable before any of it is acted on.
-                batch.iter().for_each(|c| journal.append(c));
-                journal.commit().expect("journal commit");
-                for command in batch {
-                    events.clear();
-                    book.apply(command, &mut events);
-                    count += events.len();
-                }
-            }
+        for command in batch {
+            events.clear();
+            book.apply(command, &mut events);
+            count += events.len();
         }
     }
     count

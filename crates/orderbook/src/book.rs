@@ -8,7 +8,7 @@
 
 use crate::config::{Config, ModifyPolicy};
 use crate::event::{CancelReason, Event, RejectReason};
-use crate::levels::{BookChange, Levels, Resting};
+use crate::levels::{BookChange, Levels, Order, Resting};
 use crate::risk::{self, Exposure, Exposures, Proposed};
 use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
 
@@ -49,6 +49,11 @@ pub struct OrderView {
     pub stp: SelfTradePrevention,
     /// Whether it is post-only (checked again if a modify makes it re-enter).
     pub post_only: bool,
+}
+
+fn view(o: &Order, price: i64) -> OrderView {
+    let Order { id, account, side, qty, stp, post_only, .. } = *o;
+    OrderView { id, account, side, price, qty, stp, post_only }
 }
 
 /// The incoming side of a match.
@@ -440,16 +445,7 @@ impl OrderBook {
     /// A resting order.
     pub fn order(&self, id: u64) -> Option<OrderView> {
         let at = self.levels.find(id)?;
-        let o = self.levels.order(at);
-        Some(OrderView {
-            id,
-            account: o.account,
-            side: o.side,
-            price: self.levels.price_of(at),
-            qty: o.qty,
-            stp: o.stp,
-            post_only: o.post_only,
-        })
+        Some(view(self.levels.order(at), self.levels.price_of(at)))
     }
 
     /// Number of resting orders.
@@ -521,17 +517,9 @@ impl OrderBook {
 
     /// Resting orders on `side` in priority order (best price, then oldest).
     pub fn orders(&self, side: Side) -> impl Iterator<Item = OrderView> + '_ {
-        self.levels.iter(side).flat_map(move |level| {
-            self.levels.queue(level).map(move |o| OrderView {
-                id: o.id,
-                account: o.account,
-                side: o.side,
-                price: level.price,
-                qty: o.qty,
-                stp: o.stp,
-                post_only: o.post_only,
-            })
-        })
+        self.levels
+            .iter(side)
+            .flat_map(move |level| self.levels.queue(level).map(|o| view(o, level.price)))
     }
 
     /// Checks that the book is not crossed and every structural invariant of the levels

@@ -206,11 +206,8 @@ impl Event {
         let price = |p: Option<i64>| p.map(|p| p.to_string()).unwrap_or_default();
         // Writing to a Vec cannot fail.
         let _ = match *self {
-            Event::Accepted { seq, side, id, price: Some(p), qty } => {
-                write!(out, "{t},{seq},{},{id},{p},{qty}", side.code())
-            }
-            Event::Accepted { seq, side, id, price: None, qty } => {
-                write!(out, "{t},{seq},{},{id},,{qty}", side.code())
+            Event::Accepted { seq, side, id, price: p, qty } => {
+                write!(out, "{t},{seq},{},{id},{},{qty}", side.code(), price(p))
             }
             Event::Trade { seq, price, qty, maker, taker, .. } => {
                 write!(out, "{t},{seq},{price},{qty},{maker},{taker}")

@@ -39,6 +39,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+use crate::le::{u32_at, u64_at};
 use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
 
 /// The file's first 8 bytes.
@@ -124,12 +125,6 @@ pub fn encode(command: &Command, out: &mut Vec<u8>) {
     out.extend_from_slice(body);
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut word = [0; 8];
-    word.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
 /// Decodes a record body whose CRC has been checked.
 fn decode_body(b: &[u8]) -> Result<Command, &'static str> {
     let (seq, id) = (u64_at(b, 1), u64_at(b, 9));
@@ -146,7 +141,7 @@ fn decode_body(b: &[u8]) -> Result<Command, &'static str> {
                 return Err("bad flags");
             }
             let stp = SelfTradePrevention::from_code(b[24]).ok_or("bad self-trade mode")?;
-            let account = u32::from_le_bytes([b[17], b[18], b[19], b[20]]);
+            let account = u32_at(b, 17);
             let price = (b[23] & 1 == 0).then(|| u64_at(b, 25) as i64);
             Ok(Command::New(NewOrder {
                 seq,
@@ -212,7 +207,7 @@ fn record_at(bytes: &[u8], at: usize) -> Result<(Command, usize), &'static str> 
     if rest.len() < RECORD_HEADER {
         return Err("incomplete record header");
     }
-    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    let len = u32_at(rest, 0) as usize;
     if !(MIN_BODY..=MAX_BODY).contains(&len) {
         return Err("impossible record length");
     }
@@ -220,7 +215,7 @@ fn record_at(bytes: &[u8], at: usize) -> Result<(Command, usize), &'static str> 
     if end > bytes.len() {
         return Err("incomplete record");
     }
-    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+    let crc = u32_at(rest, 4);
     let body = &bytes[at + RECORD_HEADER..end];
     if crc32fast::hash(body) != crc {
         return Err("checksum mismatch");
@@ -270,7 +265,8 @@ impl JournalWriter<File> {
     /// Opens an existing journal: reads every command, cuts off a torn tail (durably), and
     /// positions the writer after the last whole record.
     pub fn open(path: &Path) -> Result<(Self, Vec<Command>), JournalError> {
-        let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+        // Append mode: every write goes to the end, wherever reading left the cursor.
+        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let scan = scan(&bytes)?;
@@ -278,12 +274,12 @@ impl JournalWriter<File> {
             file.set_len(scan.valid_len)?;
             file.sync_all()?;
         }
-        let file = OpenOptions::new().append(true).open(path)?;
         Ok((JournalWriter { file, pending: Vec::new(), poisoned: false }, scan.commands))
     }
 }
 
-fn sync_parent(path: &Path) -> io::Result<()> {
+/// Makes a new or renamed directory entry for `path` durable.
+pub(crate) fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
         _ => File::open(".")?.sync_all(),

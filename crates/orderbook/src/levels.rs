@@ -104,6 +104,20 @@ pub struct BookChange {
     pub qty: u64,
 }
 
+/// Puts `value` in a free slot of `slab` (or a new one at the end) and returns its number.
+fn alloc<T>(slab: &mut Vec<T>, free: &mut Vec<u32>, value: T) -> u32 {
+    match free.pop() {
+        Some(at) => {
+            slab[at as usize] = value;
+            at
+        }
+        None => {
+            slab.push(value);
+            (slab.len() - 1) as u32
+        }
+    }
+}
+
 impl Default for Levels {
     fn default() -> Self {
         Levels {
@@ -219,16 +233,7 @@ impl Levels {
             stp: new.stp,
             post_only: new.post_only,
         };
-        let at = match self.free_orders.pop() {
-            Some(at) => {
-                self.orders[at as usize] = order;
-                at
-            }
-            None => {
-                self.orders.push(order);
-                (self.orders.len() - 1) as u32
-            }
-        };
+        let at = alloc(&mut self.orders, &mut self.free_orders, order);
         let queue = &mut self.levels[level as usize];
         if queue.tail == NIL {
             queue.head = at;
@@ -252,16 +257,7 @@ impl Levels {
 
     fn new_level(&mut self, side: Side, price: i64) -> u32 {
         let level = Level { price, total: 0, head: NIL, tail: NIL, count: 0 };
-        let at = match self.free_levels.pop() {
-            Some(at) => {
-                self.levels[at as usize] = level;
-                at
-            }
-            None => {
-                self.levels.push(level);
-                (self.levels.len() - 1) as u32
-            }
-        };
+        let at = alloc(&mut self.levels, &mut self.free_levels, level);
         self.side_mut(side).insert(price, at);
         at
     }

@@ -37,6 +37,7 @@ mod config;
 mod event;
 pub mod journal;
 mod ladder;
+mod le;
 mod levels;
 pub mod market_data;
 mod risk;

@@ -27,12 +27,13 @@
 //!   trailer:  4  CRC-32 of everything before it
 //! ```
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
 
 use crate::book::OrderBook;
 use crate::config::Config;
+use crate::le::{u32_at, u64_at};
 use crate::levels::Resting;
 use crate::risk::Exposure;
 use crate::types::{SelfTradePrevention, Side};
@@ -109,16 +110,6 @@ pub fn write(book: &OrderBook, out: &mut Vec<u8>) {
     }
     let crc = crc32fast::hash(&out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut word = [0; 8];
-    word.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// Rebuilds a book from a snapshot, under `config`. Everything is validated: a damaged or
@@ -211,8 +202,7 @@ pub fn save(book: &OrderBook, path: &Path) -> Result<(), SnapshotError> {
     file.write_all(&bytes)?;
     file.sync_all()?;
     std::fs::rename(tmp, path)?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    File::open(dir)?.sync_all()?;
+    crate::journal::sync_parent(path)?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@
 //! ```
 
 use crate::event::Event;
+use crate::le::{u32_at, u64_at};
 use crate::types::{Command, NewOrder, Side, TimeInForce};
 
 /// The header's magic bytes.
@@ -59,16 +60,6 @@ pub enum WorkloadError {
     },
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut word = [0; 8];
-    word.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(word)
-}
-
 /// Decodes a whole workload. The length is checked against the header before anything is
 /// allocated, so a corrupt count costs an error.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Command>, WorkloadError> {
@@ -90,11 +81,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Command>, WorkloadError> {
 
 fn decode_record(index: usize, r: &[u8]) -> Result<Command, WorkloadError> {
     let invalid = |field, value| WorkloadError::Field { index, field, value };
-    let side = match r[1] {
-        0 => Side::Buy,
-        1 => Side::Sell,
-        other => return Err(invalid("side", other)),
-    };
+    let side = Side::from_code(r[1]).ok_or_else(|| invalid("side", r[1]))?;
     let qty = u64::from(u32_at(r, 4));
     let (seq, id, price) = (u64_at(r, 8), u64_at(r, 16), u64_at(r, 24) as i64);
     Ok(match r[0] {

@@ -96,6 +96,7 @@ impl<E: MatchingEngine> Differential<E> {
         }
         self.engine.check_invariants()?;
         self.ledger.record(command, &got)?;
+        let mut tops = Vec::new();
         for side in [Side::Buy, Side::Sell] {
             let depth = self.engine.depth(side);
             if depth != self.naive.depth(side) {
@@ -110,12 +111,12 @@ impl<E: MatchingEngine> Differential<E> {
                     self.ledger.depth(side)
                 ));
             }
+            tops.push(depth.first().map(|level| level.0));
         }
-        if let (Some(bid), Some(ask)) =
-            (self.engine.depth(Side::Buy).first(), self.engine.depth(Side::Sell).first())
-            && bid.0 >= ask.0
+        if let [Some(bid), Some(ask)] = tops[..]
+            && bid >= ask
         {
-            return Err(format!("crossed book: bid {} >= ask {}", bid.0, ask.0));
+            return Err(format!("crossed book: bid {bid} >= ask {ask}"));
         }
         Ok(got)
     }
