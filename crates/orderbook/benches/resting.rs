@@ -5,9 +5,10 @@
 //!   building the book; divided by the number of orders. The id index and the slabs grow in
 //!   powers of two, so the figure includes their spare room.
 //! - Restore: the median of 5 restores of the 1M-order snapshot (decode, validate, rebuild).
-//! - Journal: the `normal` workload (`BYO_MATCHING`) applied alone, then with every command
-//!   encoded into the journal first and the journal written every 4096 commands, with and
-//!   without an fsync per batch (a batch = one group commit). Medians of 5 interleaved runs.
+//! - Journal: the `normal` workload (`BYO_MATCHING`), in batches of 4096 commands, applied
+//!   alone; journaled on the matching thread (each batch one record, written and fsynced
+//!   before it is matched), with and without the fsync; and on a `JournalThread`, each batch's
+//!   events released once it is durable. Medians of 5 interleaved rounds.
 //!
 //! Run: `BYO_MATCHING=../shared/suites/matching cargo bench -p byo-orderbook --bench resting`
 
@@ -15,6 +16,7 @@
 
 use std::alloc::System;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use byo_orderbook::journal::{JournalFile, JournalThread, JournalWriter};
@@ -69,20 +71,26 @@ impl JournalFile for NoSync {
     }
 }
 
+/// The workload as it would arrive from a gateway: batches of 4096 commands, shared by the
+/// matching thread and the journal.
+fn batches(commands: &[Command]) -> Vec<Arc<[Command]>> {
+    commands.chunks(4096).map(Arc::from).collect()
+}
+
 fn replay<F: JournalFile>(
-    commands: &[Command],
+    batches: &[Arc<[Command]>],
     mut journal: Option<&mut JournalWriter<F>>,
 ) -> usize {
     let mut book = OrderBook::with_config(Config::canonical());
     let mut events = Vec::with_capacity(16);
     let mut count = 0;
-    for batch in commands.chunks(4096) {
+    for batch in batches {
         if let Some(journal) = journal.as_deref_mut() {
             // Write-ahead: the batch is durable before any of it is acted on.
             batch.iter().for_each(|c| journal.append(c));
             journal.commit().expect("journal commit");
         }
-        for command in batch {
+        for command in batch.iter() {
             events.clear();
             book.apply(command, &mut events);
             count += events.len();
@@ -93,15 +101,15 @@ fn replay<F: JournalFile>(
 
 /// Matching runs ahead of the journal thread; each batch's events are released (counted)
 /// only once the journal says the batch is durable.
-fn replay_pipelined(commands: &[Command], mut journal: JournalThread) -> usize {
+fn replay_pipelined(batches: &[Arc<[Command]>], mut journal: JournalThread) -> usize {
     let mut book = OrderBook::with_config(Config::canonical());
     let mut events = Vec::with_capacity(16);
     let mut held: std::collections::VecDeque<(u64, usize)> = Default::default();
     let mut published = 0;
-    for batch in commands.chunks(4096) {
-        let ticket = journal.submit(batch.to_vec()).expect("journal thread");
+    for batch in batches {
+        let ticket = journal.submit(Arc::clone(batch)).expect("journal thread");
         let mut count = 0;
-        for command in batch {
+        for command in batch.iter() {
             events.clear();
             book.apply(command, &mut events);
             count += events.len();
@@ -147,32 +155,36 @@ fn main() {
         eprintln!("journal: skipped: set BYO_MATCHING to the directory of the matching workloads");
         return;
     };
+    let batches = batches(&commands);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut plain, mut synced, mut written) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..5 {
+    let (mut plain, mut synced, mut written, mut threaded) = (vec![], vec![], vec![], vec![]);
+    // Each file is deleted as soon as its run is timed, so that no run's dirty pages are
+    // written back during the next one.
+    let path = dir.path().join("journal");
+    for _ in 0..5 {
         let start = Instant::now();
-        black_box(replay::<std::fs::File>(&commands, None));
+        black_box(replay::<std::fs::File>(&batches, None));
         plain.push(start.elapsed());
-        let path = dir.path().join(format!("journal-{round}"));
+
         let mut journal = JournalWriter::create(&path).expect("journal");
         let start = Instant::now();
-        black_box(replay(&commands, Some(&mut journal)));
+        black_box(replay(&batches, Some(&mut journal)));
         synced.push(start.elapsed());
-        let path = dir.path().join(format!("unsynced-{round}"));
+        std::fs::remove_file(&path).expect("remove");
+
+        let journal = JournalThread::spawn(JournalWriter::create(&path).expect("journal"));
+        let start = Instant::now();
+        black_box(replay_pipelined(&batches, journal));
+        threaded.push(start.elapsed());
+        std::fs::remove_file(&path).expect("remove");
+
         drop(JournalWriter::create(&path).expect("journal"));
         let file = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
         let mut journal = JournalWriter::from_file(NoSync(file));
         let start = Instant::now();
-        black_box(replay(&commands, Some(&mut journal)));
+        black_box(replay(&batches, Some(&mut journal)));
         written.push(start.elapsed());
-    }
-    let mut threaded = Vec::new();
-    for round in 0..5 {
-        let path = dir.path().join(format!("threaded-{round}"));
-        let journal = JournalThread::spawn(JournalWriter::create(&path).expect("journal"));
-        let start = Instant::now();
-        black_box(replay_pipelined(&commands, journal));
-        threaded.push(start.elapsed());
+        std::fs::remove_file(&path).expect("remove");
     }
     let threaded = median(threaded);
     let plain = median(plain);

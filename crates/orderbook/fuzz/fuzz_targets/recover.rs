@@ -14,7 +14,12 @@ fuzz_target!(|data: &[u8]| {
     bytes.extend_from_slice(data);
     if let Ok(scan) = journal::scan(&bytes) {
         let mut again = journal::MAGIC.to_vec();
-        scan.commands.iter().for_each(|c| journal::encode(c, &mut again));
+        let mut rest = &scan.commands[..];
+        for &n in &scan.records {
+            let (group, tail) = rest.split_at(n);
+            journal::encode_records(group, &mut again);
+            rest = tail;
+        }
         assert_eq!(again, bytes[..scan.valid_len as usize]);
     }
 });

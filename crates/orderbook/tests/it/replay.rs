@@ -50,7 +50,7 @@ fn the_journal_thread_makes_batches_durable_in_order() {
     let mut journal = JournalThread::spawn(JournalWriter::create(&path).unwrap());
     let mut last = 0;
     for batch in commands.chunks(64) {
-        last = journal.submit(batch.to_vec()).unwrap();
+        last = journal.submit(batch.into()).unwrap();
         assert!(journal.durable().unwrap() <= last);
     }
     journal.wait(last).unwrap();
@@ -133,7 +133,7 @@ fn a_failed_write_or_sync_loses_nothing_acknowledged_and_poisons_the_writer() {
     let dir = tempfile::tempdir().unwrap();
     let commands = testkit::commands(3, 40);
     let mut encoded = Vec::new();
-    commands.iter().for_each(|c| journal::encode(c, &mut encoded));
+    commands.chunks(3).for_each(|batch| journal::encode_records(batch, &mut encoded));
     let batches = commands.len().div_ceil(3);
     let faults = (0..=encoded.len())
         .map(|fail_after| (fail_after, usize::MAX))
