@@ -1,0 +1,174 @@
+//! Property tests: whatever is encoded decodes to the same frame, however the bytes are split
+//! into reads; and no input, however hostile, makes a decoder panic.
+
+use byo_resp::{Decoder, Frame, RequestParser};
+use bytes::{Bytes, BytesMut};
+use proptest::prelude::*;
+
+fn line_text() -> impl Strategy<Value = Bytes> {
+    // Simple strings and errors may hold anything but CR and LF.
+    proptest::collection::vec(
+        any::<u8>().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'),
+        0..12,
+    )
+    .prop_map(Bytes::from)
+}
+
+fn blob() -> impl Strategy<Value = Bytes> {
+    proptest::collection::vec(any::<u8>(), 0..24).prop_map(Bytes::from)
+}
+
+fn scalar() -> impl Strategy<Value = Frame> {
+    prop_oneof![
+        line_text().prop_map(Frame::Simple),
+        line_text().prop_map(Frame::Error),
+        any::<i64>().prop_map(Frame::Integer),
+        blob().prop_map(Frame::Bulk),
+        blob().prop_map(Frame::BlobError),
+        Just(Frame::NullBulk),
+        Just(Frame::NullArray),
+        Just(Frame::Null),
+        any::<bool>().prop_map(Frame::Boolean),
+        any::<f64>().prop_map(Frame::Double),
+        (any::<bool>(), "[1-9][0-9]{0,40}").prop_map(|(negative, digits)| {
+            Frame::BigNumber(Bytes::from(format!("{}{digits}", if negative { "-" } else { "" })))
+        }),
+        (proptest::array::uniform3(any::<u8>()), blob())
+            .prop_map(|(format, text)| Frame::Verbatim { format, text }),
+    ]
+}
+
+fn frame() -> impl Strategy<Value = Frame> {
+    scalar().prop_recursive(4, 48, 6, |inner| {
+        let list = proptest::collection::vec(inner.clone(), 0..6);
+        let pairs = proptest::collection::vec((inner.clone(), inner.clone()), 0..4);
+        prop_oneof![
+            list.clone().prop_map(Frame::Array),
+            list.clone().prop_map(Frame::Set),
+            list.prop_map(Frame::Push),
+            pairs.clone().prop_map(Frame::Map),
+            (pairs, inner).prop_map(|(attributes, value)| Frame::Attribute {
+                attributes,
+                value: Box::new(value)
+            }),
+        ]
+    })
+}
+
+/// `bytes` as the reads of a socket that end at `cuts` (taken modulo the length).
+fn reads<'a>(bytes: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    cuts.push(bytes.len());
+    cuts.sort_unstable();
+    let mut from = 0;
+    cuts.into_iter()
+        .map(|cut| {
+            let read = &bytes[from..cut];
+            from = cut;
+            read
+        })
+        .collect()
+}
+
+/// Feeds `bytes` to a decoder in reads that end at `cuts`, collecting every frame.
+fn decode_in_reads(bytes: &[u8], cuts: &[usize]) -> Vec<Frame> {
+    let mut decoder = Decoder::default();
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    for read in reads(bytes, cuts) {
+        buf.extend_from_slice(read);
+        while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+            frames.push(frame);
+        }
+    }
+    assert!(buf.is_empty() && !decoder.is_mid_frame());
+    frames
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn encode_then_decode_in_any_reads_is_the_identity(
+        frames in proptest::collection::vec(frame(), 1..4),
+        cuts in proptest::collection::vec(any::<usize>(), 0..8),
+    ) {
+        let mut bytes = Vec::new();
+        frames.iter().for_each(|f| f.encode(&mut bytes));
+        let decoded = decode_in_reads(&bytes, &cuts);
+        // Compared as bytes, since NaN is not equal to itself.
+        let mut again = Vec::new();
+        decoded.iter().for_each(|f| f.encode(&mut again));
+        prop_assert_eq!(decoded.len(), frames.len());
+        prop_assert_eq!(again, bytes);
+    }
+
+    #[test]
+    fn requests_encoded_as_arrays_of_bulks_parse_back(
+        commands in proptest::collection::vec(proptest::collection::vec(blob(), 1..6), 1..5),
+        cuts in proptest::collection::vec(any::<usize>(), 0..8),
+    ) {
+        let mut bytes = Vec::new();
+        for args in &commands {
+            Frame::Array(args.iter().cloned().map(Frame::Bulk).collect()).encode(&mut bytes);
+        }
+        let mut parser = RequestParser::default();
+        let mut buf = BytesMut::new();
+        let mut parsed = Vec::new();
+        for read in reads(&bytes, &cuts) {
+            buf.extend_from_slice(read);
+            while let Some(args) = parser.parse(&mut buf, true).unwrap() {
+                parsed.push(args);
+            }
+        }
+        prop_assert_eq!(parsed, commands);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let mut buf = BytesMut::from(&bytes[..]);
+        let mut decoder = Decoder::default();
+        while let Ok(Some(_)) = decoder.decode(&mut buf) {}
+        let mut buf = BytesMut::from(&bytes[..]);
+        let mut parser = RequestParser::default();
+        while let Ok(Some(_)) = parser.parse(&mut buf, false) {}
+    }
+
+    #[test]
+    fn corrupting_an_encoding_never_panics(
+        frame in frame(),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+    ) {
+        let mut bytes = frame.to_bytes();
+        for (at, byte) in flips {
+            let at = at % bytes.len();
+            bytes[at] = byte;
+        }
+        let mut buf = BytesMut::from(&bytes[..]);
+        let mut decoder = Decoder::default();
+        while let Ok(Some(_)) = decoder.decode(&mut buf) {}
+    }
+}
+
+proptest! {
+    #[test]
+    fn integer_lines_accept_exactly_the_canonical_spelling(
+        text in prop_oneof!["-?[0-9]{1,21}", "[-+ 0-9?a]{0,6}", any::<i64>().prop_map(|n| n.to_string())],
+    ) {
+        let canonical = text.parse::<i64>().ok().filter(|n| n.to_string() == text);
+        for kind in [":", "*"] {
+            let mut buf = BytesMut::from(format!("{kind}{text}\r\n").as_bytes());
+            let got = Decoder::default().decode(&mut buf);
+            match (kind, canonical) {
+                (":", Some(n)) => prop_assert_eq!(got, Ok(Some(Frame::Integer(n)))),
+                (":", None) => prop_assert!(got.is_err()),
+                (_, Some(n)) if n > 0 && n <= i64::from(i32::MAX) => {
+                    prop_assert_eq!(got, Ok(None)) // waits for its elements
+                }
+                (_, Some(0)) => prop_assert_eq!(got, Ok(Some(Frame::Array(vec![])))),
+                (_, Some(-1)) => prop_assert_eq!(got, Ok(Some(Frame::NullArray))),
+                _ => prop_assert!(got.is_err(), "{text:?}: {got:?}"),
+            }
+        }
+    }
+}
