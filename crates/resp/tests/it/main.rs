@@ -1,6 +1,7 @@
 //! Integration tests for byo-resp.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod codec;
 mod decode;
 mod request;
 mod roundtrip;
