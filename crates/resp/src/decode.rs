@@ -163,7 +163,18 @@ impl Decoder {
         let kind = match buf.first() {
             None => return Ok(None),
             Some(&kind @ (b'+' | b'-' | b'_' | b'#' | b',' | b'(')) => kind,
-            Some(&kind @ (b':' | b'$' | b'!' | b'=' | b'*' | b'~' | b'>' | b'%' | b'|')) => kind,
+            Some(&kind @ (b':' | b'$' | b'!' | b'=' | b'*' | b'~' | b'>' | b'%' | b'|')) => {
+                // Most lines are short numbers: lengths, counts, integers. Read them in the
+                // same pass that finds their end; anything unusual takes the general path.
+                match number_line(buf) {
+                    NumberLine::Incomplete => return Ok(None),
+                    NumberLine::Number(n, cr) => {
+                        self.scanned = 0;
+                        return self.numbered(buf, kind, Some(n), cr);
+                    }
+                    NumberLine::Other => kind,
+                }
+            }
             Some(&other) => return Err(ProtocolError::InvalidType(other)),
         };
         let Some(cr) = self.line_end(buf)? else { return Ok(None) };
@@ -329,6 +340,49 @@ impl Partial {
             }
         }
     }
+}
+
+/// What the front of a buffer holds after a number type byte.
+enum NumberLine {
+    /// A canonical number and the offset of the CR that ends its line.
+    Number(i64, usize),
+    /// Digits so far, and no CRLF yet.
+    Incomplete,
+    /// Anything else (a sign alone, a leading zero, `?`, a long line, a bare CR): left to the
+    /// general path, which knows the right error.
+    Other,
+}
+
+/// Reads `-?[1-9][0-9]*|0` and CRLF after the type byte, in one pass.
+#[inline]
+fn number_line(buf: &[u8]) -> NumberLine {
+    let negative = buf.get(1) == Some(&b'-');
+    let start = 1 + usize::from(negative);
+    let mut value: i64 = 0;
+    // At most 18 digits: every 18-digit number fits without overflow checks; longer ones
+    // take the checked general path.
+    for at in start..start + 20 {
+        match buf.get(at) {
+            None => return NumberLine::Incomplete,
+            Some(&digit @ b'0'..=b'9') if at < start + 18 => {
+                if digit == b'0' && at == start && buf.get(at + 1) != Some(&b'\r') {
+                    return NumberLine::Other; // a leading zero, or not yet known
+                }
+                value = value * 10 - i64::from(digit - b'0');
+            }
+            Some(b'\r') if at > start => {
+                return match buf.get(at + 1) {
+                    None => NumberLine::Incomplete,
+                    Some(b'\n') if !(negative && value == 0) => {
+                        NumberLine::Number(if negative { value } else { -value }, at)
+                    }
+                    Some(_) => NumberLine::Other,
+                };
+            }
+            Some(_) => return NumberLine::Other,
+        }
+    }
+    NumberLine::Other
 }
 
 /// Pairs up a flat list of keys and values (of even length).
