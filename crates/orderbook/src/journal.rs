@@ -348,7 +348,7 @@ impl JournalWriter<File> {
         Write::write_all(&mut file, &MAGIC)?;
         file.sync_all()?;
         sync_parent(path)?;
-        Ok(JournalWriter { file, pending: Vec::new(), open: None, poisoned: false })
+        Ok(Self::from_file(file))
     }
 
     /// Opens an existing journal: reads every command, cuts off a torn tail (durably), and
@@ -363,10 +363,7 @@ impl JournalWriter<File> {
             file.set_len(scan.valid_len)?;
             file.sync_all()?;
         }
-        Ok((
-            JournalWriter { file, pending: Vec::new(), open: None, poisoned: false },
-            scan.commands,
-        ))
+        Ok((Self::from_file(file), scan.commands))
     }
 }
 

@@ -86,7 +86,7 @@ fn sequence(out: &mut impl BufMut, kind: u8, items: &[Frame]) {
 }
 
 /// Writes `kind`, `n` in decimal and CRLF, without allocating.
-pub(crate) fn number(out: &mut impl BufMut, kind: u8, n: i64) {
+fn number(out: &mut impl BufMut, kind: u8, n: i64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n.unsigned_abs();

@@ -136,22 +136,21 @@ impl RequestParser {
         self.multibulk_args(buf, authenticated)
     }
 
-    /// The `$<len>` headers and payloads of a multibulk command's arguments.
+    /// The `$<len>` headers and payloads of a multibulk command's arguments. The command is
+    /// taken out of `self` while it is read and put back if its bytes run out.
     fn multibulk_args(
         &mut self,
         buf: &mut BytesMut,
         authenticated: bool,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let Some(mut command) = self.command.take() else { return Ok(None) };
         let max_bulk = self.limits.max_bulk as i64;
-        loop {
-            let Some(command) = self.command.as_mut() else { return Ok(None) };
-            if command.remaining == 0 {
-                return Ok(self.command.take().map(|c| c.args));
-            }
+        while command.remaining > 0 {
             let len = match command.bulk {
                 Some(len) => len,
                 None => {
                     let Some(cr) = self.header_line(buf, ProtocolError::TooBigBulkCount)? else {
+                        self.command = Some(command);
                         return Ok(None);
                     };
                     if buf[0] != b'$' {
@@ -164,23 +163,22 @@ impl RequestParser {
                         return Err(ProtocolError::UnauthenticatedBulkLength);
                     }
                     buf.advance(cr + 2);
-                    // Re-borrow: `header_line` needed `self` whole. `len` is in 0..=max_bulk.
-                    let command = self.command.as_mut().ok_or(ProtocolError::InvalidBulkLength)?;
+                    // `len` is in 0..=max_bulk, so it fits in a usize.
                     command.bulk = Some(len as usize);
                     len as usize
                 }
             };
             // The claimed length is not reserved: the buffer grows only as bytes arrive.
             if buf.len() < len + 2 {
+                self.command = Some(command);
                 return Ok(None);
             }
-            let arg = buf.split_to(len).freeze();
+            command.args.push(buf.split_to(len).freeze());
             buf.advance(2); // Redis skips the CRLF without looking at it
-            let Some(command) = self.command.as_mut() else { return Ok(None) };
-            command.args.push(arg);
             command.remaining -= 1;
             command.bulk = None;
         }
+        Ok(Some(command.args))
     }
 
     /// The offset of the CR ending the header line at the front of `buf`, once the byte after
