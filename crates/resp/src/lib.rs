@@ -43,6 +43,8 @@ mod frame;
 mod limits;
 mod number;
 mod request;
+#[cfg(feature = "server")]
+pub mod server;
 mod split_args;
 
 pub use decode::Decoder;

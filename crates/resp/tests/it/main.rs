@@ -5,3 +5,5 @@ mod codec;
 mod decode;
 mod request;
 mod roundtrip;
+#[cfg(feature = "server")]
+mod server;

@@ -1,0 +1,95 @@
+//! `byo`: run and check the byo reference systems from the command line.
+//!
+//! ```text
+//! byo serve redis [--threads N] [--<parameter> <value>]...
+//! ```
+//!
+//! `serve redis` takes Redis's configuration parameters the way `redis-server` does on its
+//! command line (`--port 6380 --requirepass secret`). With `--port 0` the system picks a free
+//! port; the line printed on start-up tells which.
+
+use std::process::ExitCode;
+
+use byo_resp::server::{Config, Server};
+
+const USAGE: &str = "\
+usage: byo <command> [arguments]
+
+commands:
+  serve redis [--threads N] [--<parameter> <value>]...
+      Run the Redis-compatible server in this process. Parameters are Redis's
+      configuration parameters (--port, --bind, --requirepass, --maxclients, ...);
+      --threads sets the worker threads (default 1, as Redis runs commands on one).
+  help
+      Print this text.
+";
+
+/// Exit code for a command line that cannot be understood (BSD `EX_USAGE`).
+const EX_USAGE: u8 = 64;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["serve", "redis", options @ ..] => serve_redis(options),
+        ["help" | "--help" | "-h"] => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => usage_error("unknown command"),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("byo: {message}\n\n{USAGE}");
+    ExitCode::from(EX_USAGE)
+}
+
+fn serve_redis(options: &[&str]) -> ExitCode {
+    let mut config = Config::default();
+    let mut threads = 1usize;
+    let mut rest = options;
+    while let [flag, value, tail @ ..] = rest {
+        rest = tail;
+        let Some(name) = flag.strip_prefix("--") else {
+            return usage_error(&format!("expected --<parameter>, got '{flag}'"));
+        };
+        if name == "threads" {
+            match value.parse() {
+                Ok(n) if n >= 1 => threads = n,
+                _ => return usage_error("--threads takes a positive number"),
+            }
+        } else if let Err(e) = config.set(name, value) {
+            return usage_error(&format!("--{name} {value}: {e}"));
+        }
+    }
+    if let [flag] = rest {
+        return usage_error(&format!("{flag} needs a value"));
+    }
+    let address = format!("{}:{}", config.get("bind"), config.get("port"));
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("byo: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&address).await?;
+        // Scripts and tests started with --port 0 read the address from this line.
+        println!("Ready to accept connections tcp on {}", listener.local_addr()?);
+        Server::new(config).serve(listener).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("byo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The state of one connection that only its own commands read or change.
+
+use bytes::Bytes;
+
+/// One client's session state.
+#[derive(Debug)]
+pub(crate) struct Client {
+    /// The id `CLIENT ID` reports; also the key of its entry in the store's client list.
+    pub(crate) id: u64,
+    /// The selected database.
+    pub(crate) db: usize,
+    /// Whether the client said `HELLO 3`.
+    pub(crate) resp3: bool,
+    /// Whether the client has authenticated (or no password is required).
+    pub(crate) authenticated: bool,
+    /// Commands queued since `MULTI`, if a transaction is open.
+    pub(crate) multi: Option<Vec<Vec<Bytes>>>,
+    /// Whether a command failed to queue, so that `EXEC` must refuse the transaction.
+    pub(crate) multi_failed: bool,
+    /// Set by `QUIT`: close the connection once the replies so far are written.
+    pub(crate) close_after_reply: bool,
+}
+
+impl Client {
+    /// A new session; `authenticated` is false when the server requires a password.
+    pub(crate) fn new(id: u64, authenticated: bool) -> Client {
+        Client {
+            id,
+            db: 0,
+            resp3: false,
+            authenticated,
+            multi: None,
+            multi_failed: false,
+            close_after_reply: false,
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Connection commands: `PING`, `ECHO`, `HELLO`, `AUTH`, `QUIT`, `SELECT`, `CLIENT ...`.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::{
+    Command, Ctx, FAST, LOADING, NO_AUTH, RUNS_IN_MULTI, STALE, command, errors, parse_int,
+    subcommand, with_subcommands,
+};
+use crate::server::store::DATABASES;
+
+pub(super) const COMMANDS: &[Command] = &[
+    command("ping", -1, FAST, (0, 0, 0), "@fast @connection", ping),
+    command("echo", 2, FAST, (0, 0, 0), "@fast @connection", echo),
+    command("hello", -1, NO_AUTH | FAST | LOADING | STALE, (0, 0, 0), "@fast @connection", hello),
+    command("auth", -2, NO_AUTH | FAST | LOADING | STALE, (0, 0, 0), "@fast @connection", auth),
+    command("quit", -1, NO_AUTH | FAST | RUNS_IN_MULTI, (0, 0, 0), "@fast @connection", quit),
+    command("select", 2, FAST | LOADING | STALE, (0, 0, 0), "@fast @connection", select),
+    with_subcommands(
+        "client",
+        -2,
+        0,
+        "@slow",
+        container,
+        &[
+            subcommand("client|id", "id", 2, LOADING | STALE, client_id),
+            subcommand("client|setname", "setname", 3, LOADING | STALE, client_setname),
+            subcommand("client|getname", "getname", 2, LOADING | STALE, client_getname),
+            subcommand("client|list", "list", -2, LOADING | STALE, client_list),
+            subcommand("client|info", "info", 2, LOADING | STALE, client_info),
+            subcommand("client|help", "help", 2, LOADING | STALE, client_help),
+        ],
+    ),
+];
+
+/// The handler of a container command, which arity checking never lets run.
+pub(super) fn container(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    ctx.error(&format!("ERR wrong number of arguments for '{name}' command"));
+}
+
+fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if args.len() > 2 {
+        return ctx.error("ERR wrong number of arguments for 'ping' command");
+    }
+    match args.get(1) {
+        Some(message) => ctx.out.bulk(message),
+        None => ctx.out.simple("PONG"),
+    }
+}
+
+fn echo(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    ctx.out.bulk(&args[1]);
+}
+
+/// Checks a password against `requirepass`, for the `default` user (the only one).
+fn password_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
+    let required = ctx.store.config.get("requirepass");
+    user == b"default" && !required.is_empty() && password == required.as_bytes()
+}
+
+fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if args.len() > 3 {
+        return ctx.error(errors::SYNTAX);
+    }
+    let (user, password) = match args {
+        [_, password] => {
+            if ctx.store.config.get("requirepass").is_empty() {
+                return ctx.error(
+                    "ERR AUTH <password> called without any password configured for the default user. \
+                     Are you sure your configuration is correct?",
+                );
+            }
+            (&b"default"[..], password)
+        }
+        [_, user, password] => (&user[..], password),
+        _ => unreachable!("arity and the check above leave two or three arguments"),
+    };
+    if password_ok(ctx, user, password) {
+        ctx.client.authenticated = true;
+        ctx.out.ok();
+    } else {
+        ctx.error("WRONGPASS invalid username-password pair or user is disabled.");
+    }
+}
+
+fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let mut version = None;
+    let mut at = 1;
+    if args.len() >= 2 {
+        match parse_int(&args[1]) {
+            Some(v @ 2..=3) => version = Some(v),
+            Some(_) => return ctx.error("NOPROTO unsupported protocol version"),
+            None => return ctx.error("ERR Protocol version is not an integer or out of range"),
+        }
+        at = 2;
+    }
+    let mut credentials = None;
+    let mut name = None;
+    while at < args.len() {
+        let more = args.len() - 1 - at;
+        if args[at].eq_ignore_ascii_case(b"auth") && more >= 2 {
+            credentials = Some((args[at + 1].clone(), args[at + 2].clone()));
+            at += 3;
+        } else if args[at].eq_ignore_ascii_case(b"setname") && more >= 1 {
+            name = Some(args[at + 1].clone());
+            at += 2;
+        } else {
+            let option = String::from_utf8_lossy(&args[at]).into_owned();
+            return ctx.error(&format!("ERR Syntax error in HELLO option '{option}'"));
+        }
+    }
+    if let Some((user, password)) = credentials {
+        if !password_ok(ctx, &user, &password) {
+            return ctx.error("WRONGPASS invalid username-password pair or user is disabled.");
+        }
+        ctx.client.authenticated = true;
+    }
+    if !ctx.client.authenticated {
+        return ctx.error(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO \
+             <proto> AUTH <user> <pass> option can be used to authenticate the client and select the \
+             RESP protocol version at the same time",
+        );
+    }
+    if let Some(name) = name
+        && !set_name(ctx, name)
+    {
+        return;
+    }
+    if let Some(version) = version {
+        ctx.client.resp3 = version == 3;
+        ctx.out.set_resp3(ctx.client.resp3);
+        if let Some(info) = ctx.store.clients.get_mut(&ctx.client.id) {
+            info.resp = version as u8;
+        }
+    }
+    let proto = if ctx.client.resp3 { 3 } else { 2 };
+    ctx.out.map_len(7);
+    ctx.out.bulk(b"server");
+    ctx.out.bulk(b"redis");
+    ctx.out.bulk(b"version");
+    ctx.out.bulk(crate::server::REDIS_VERSION.as_bytes());
+    ctx.out.bulk(b"proto");
+    ctx.out.int(proto);
+    ctx.out.bulk(b"id");
+    ctx.out.int(ctx.client.id as i64);
+    ctx.out.bulk(b"mode");
+    ctx.out.bulk(b"standalone");
+    ctx.out.bulk(b"role");
+    ctx.out.bulk(b"master");
+    ctx.out.bulk(b"modules");
+    ctx.out.array_len(0);
+}
+
+fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    ctx.client.close_after_reply = true;
+    ctx.out.ok();
+}
+
+fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let Some(index) = parse_int(&args[1]).filter(|n| i32::try_from(*n).is_ok()) else {
+        return ctx.error(errors::NOT_INTEGER);
+    };
+    match usize::try_from(index) {
+        Ok(index) if index < DATABASES => {
+            ctx.client.db = index;
+            if let Some(info) = ctx.store.clients.get_mut(&ctx.client.id) {
+                info.db = index;
+            }
+            ctx.out.ok();
+        }
+        _ => ctx.error(errors::DB_RANGE),
+    }
+}
+
+fn client_id(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    ctx.out.int(ctx.client.id as i64);
+}
+
+/// Sets (or, with an empty name, clears) the client's name; replies with Redis's error and
+/// returns false if the name has spaces or control characters.
+fn set_name(ctx: &mut Ctx<'_>, name: Bytes) -> bool {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        ctx.error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return false;
+    }
+    if let Some(info) = ctx.store.clients.get_mut(&ctx.client.id) {
+        info.name = (!name.is_empty()).then_some(name);
+    }
+    true
+}
+
+fn client_setname(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if set_name(ctx, args[2].clone()) {
+        ctx.out.ok();
+    }
+}
+
+fn client_getname(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    match ctx.store.clients.get(&ctx.client.id).and_then(|info| info.name.clone()) {
+        Some(name) => ctx.out.bulk(&name),
+        None => ctx.out.null(),
+    }
+}
+
+/// One line of `CLIENT LIST`, with the fields Redis prints (those about buffers and memory
+/// describe this server's own buffers only loosely and are reported as 0).
+fn describe(ctx: &Ctx<'_>, id: u64) -> String {
+    let Some(info) = ctx.store.clients.get(&id) else { return String::new() };
+    let now = Instant::now();
+    let name = info.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    format!(
+        "id={id} addr={} laddr={} fd=0 name={name} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi={} \
+         qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} \
+         user=default redir=-1 resp={}\n",
+        info.addr,
+        info.laddr,
+        now.duration_since(info.created).as_secs(),
+        now.duration_since(info.last_interaction).as_secs(),
+        info.db,
+        info.multi,
+        info.last_command,
+        info.resp,
+    )
+}
+
+fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let ids: Vec<u64> = match &args[2..] {
+        [] => ctx.store.clients.keys().copied().collect(),
+        [option, kind] if option.eq_ignore_ascii_case(b"type") => {
+            if kind.eq_ignore_ascii_case(b"normal") || kind.eq_ignore_ascii_case(b"pubsub") {
+                // Every client here is a normal one.
+                let normal = kind.eq_ignore_ascii_case(b"normal");
+                ctx.store.clients.keys().copied().filter(|_| normal).collect()
+            } else if kind.eq_ignore_ascii_case(b"master") || kind.eq_ignore_ascii_case(b"replica")
+            {
+                Vec::new()
+            } else {
+                let kind = String::from_utf8_lossy(kind).into_owned();
+                return ctx.error(&format!("ERR Unknown client type '{kind}'"));
+            }
+        }
+        [option, ids @ ..] if option.eq_ignore_ascii_case(b"id") && !ids.is_empty() => {
+            let mut wanted = Vec::new();
+            for id in ids {
+                match parse_int(id).filter(|n| *n > 0) {
+                    Some(id) => wanted.push(id as u64),
+                    None => return ctx.error("ERR Invalid client ID"),
+                }
+            }
+            wanted.into_iter().filter(|id| ctx.store.clients.contains_key(id)).collect()
+        }
+        _ => return ctx.error(errors::SYNTAX),
+    };
+    let text: String = ids.iter().map(|&id| describe(ctx, id)).collect();
+    ctx.out.verbatim(text.as_bytes());
+}
+
+fn client_info(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    let text = describe(ctx, ctx.client.id);
+    ctx.out.verbatim(text.as_bytes());
+}
+
+fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    help(
+        ctx,
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "    * ID <client-id> [<client-id> ...]",
+            "      Return clients with the given IDs.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+        ],
+    );
+}
+
+/// The reply of every `... HELP` subcommand: a heading line, the given lines, and `HELP`.
+pub(super) fn help(ctx: &mut Ctx<'_>, command: &str, lines: &[&str]) {
+    ctx.out.array_len(lines.len() + 3);
+    ctx.out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for line in lines {
+        ctx.out.simple(line);
+    }
+    ctx.out.simple("HELP");
+    ctx.out.simple("    Print this help.");
+}

@@ -1,0 +1,379 @@
+//! Keyspace commands: deleting, testing, renaming, listing and scanning keys, and their TTLs.
+
+use bytes::Bytes;
+
+use super::{Command, Ctx, FAST, READONLY, WRITE, command, errors};
+use crate::server::glob;
+use crate::server::value::Str;
+
+pub(super) const COMMANDS: &[Command] = &[
+    command("del", -2, WRITE, (1, -1, 1), "@keyspace @write @slow", del),
+    command("unlink", -2, WRITE | FAST, (1, -1, 1), "@keyspace @write @fast", del),
+    command("exists", -2, READONLY | FAST, (1, -1, 1), "@keyspace @read @fast", exists),
+    command("type", 2, READONLY | FAST, (1, 1, 1), "@keyspace @read @fast", type_),
+    command("expire", -3, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", expire),
+    command("pexpire", -3, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", pexpire),
+    command("expireat", -3, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", expireat),
+    command("pexpireat", -3, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", pexpireat),
+    command("ttl", 2, READONLY | FAST, (1, 1, 1), "@keyspace @read @fast", ttl),
+    command("pttl", 2, READONLY | FAST, (1, 1, 1), "@keyspace @read @fast", pttl),
+    command("expiretime", 2, READONLY | FAST, (1, 1, 1), "@keyspace @read @fast", expiretime),
+    command("pexpiretime", 2, READONLY | FAST, (1, 1, 1), "@keyspace @read @fast", pexpiretime),
+    command("persist", 2, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", persist),
+    command("rename", 3, WRITE, (1, 2, 1), "@keyspace @write @slow", rename),
+    command("renamenx", 3, WRITE | FAST, (1, 2, 1), "@keyspace @write @fast", renamenx),
+    command("keys", 2, READONLY, (0, 0, 0), "@keyspace @read @slow @dangerous", keys),
+    command("scan", -2, READONLY, (0, 0, 0), "@keyspace @read @slow", scan),
+    command("randomkey", 1, READONLY, (0, 0, 0), "@keyspace @read @slow", randomkey),
+    command("dbsize", 1, READONLY | FAST, (0, 0, 0), "@keyspace @read @fast", dbsize),
+    command("flushdb", -1, WRITE, (0, 0, 0), "@keyspace @write @slow @dangerous", flushdb),
+    command("flushall", -1, WRITE, (0, 0, 0), "@keyspace @write @slow @dangerous", flushall),
+];
+
+fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let mut deleted = 0;
+    for key in &args[1..] {
+        // An expired key counts as absent, so it is not reported as deleted.
+        if !db.expire_if_needed(key, now) && db.remove(key).is_some() {
+            deleted += 1;
+        }
+    }
+    ctx.out.int(deleted);
+}
+
+fn exists(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let count = args[1..].iter().filter(|key| db.exists(key, now)).count();
+    ctx.out.int(count as i64);
+}
+
+fn type_(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let now = ctx.now;
+    let name = ctx.db().lookup(&args[1], now).map_or("none", |value| value.type_name());
+    ctx.out.simple(name);
+}
+
+/// Where a relative expiry counts from.
+#[derive(Clone, Copy, PartialEq)]
+enum Base {
+    Now,
+    Epoch,
+}
+
+fn expire(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    expire_generic(ctx, args, Base::Now, 1000);
+}
+
+fn pexpire(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    expire_generic(ctx, args, Base::Now, 1);
+}
+
+fn expireat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    expire_generic(ctx, args, Base::Epoch, 1000);
+}
+
+fn pexpireat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    expire_generic(ctx, args, Base::Epoch, 1);
+}
+
+/// `EXPIRE`, `PEXPIRE`, `EXPIREAT` and `PEXPIREAT` with `NX`/`XX`/`GT`/`LT`, in Redis's order
+/// of checks. `scale` converts the argument to milliseconds.
+fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], base: Base, scale: i64) {
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for opt in &args[3..] {
+        match &opt.to_ascii_lowercase()[..] {
+            b"nx" => nx = true,
+            b"xx" => xx = true,
+            b"gt" => gt = true,
+            b"lt" => lt = true,
+            _ => {
+                return ctx
+                    .error(&format!("ERR Unsupported option {}", String::from_utf8_lossy(opt)));
+            }
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return ctx.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    }
+    if gt && lt {
+        return ctx.error("ERR GT and LT options at the same time are not compatible");
+    }
+    let Some(when) = ctx.int_arg(&args[2]) else { return };
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    let Some(when) = when.checked_mul(scale) else {
+        return ctx.invalid_expire(&name);
+    };
+    let base_ms = if base == Base::Now { ctx.now } else { 0 };
+    let Some(when) = when.checked_add(base_ms) else {
+        return ctx.invalid_expire(&name);
+    };
+    let key = &args[1];
+    let now = ctx.now;
+    let db = ctx.db();
+    if !db.exists(key, now) {
+        return ctx.out.int(0);
+    }
+    let current = db.expire_at(key);
+    let refused = (nx && current.is_some())
+        || (xx && current.is_none())
+        || (gt && current.is_none_or(|at| when <= at))
+        || (lt && current.is_some_and(|at| when >= at));
+    if refused {
+        return ctx.out.int(0);
+    }
+    if when <= now {
+        db.remove(key);
+    } else {
+        db.set_expire(key, when);
+    }
+    ctx.out.int(1);
+}
+
+fn ttl(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], false, false);
+}
+
+fn pttl(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], true, false);
+}
+
+fn expiretime(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], false, true);
+}
+
+fn pexpiretime(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    ttl_generic(ctx, &args[1], true, true);
+}
+
+/// -2 for a missing key, -1 for one without a TTL, else the remaining time (or, `absolute`,
+/// the expiry time) in seconds rounded to nearest, or in milliseconds.
+fn ttl_generic(ctx: &mut Ctx<'_>, key: &[u8], millis: bool, absolute: bool) {
+    let now = ctx.now;
+    let db = ctx.db();
+    if !db.exists(key, now) {
+        return ctx.out.int(-2);
+    }
+    let Some(at) = db.expire_at(key) else {
+        return ctx.out.int(-1);
+    };
+    let remaining = if absolute { at } else { (at - now).max(0) };
+    ctx.out.int(if millis { remaining } else { (remaining + 500) / 1000 });
+}
+
+fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let now = ctx.now;
+    let db = ctx.db();
+    let removed = db.exists(&args[1], now) && db.persist(&args[1]);
+    ctx.out.int(i64::from(removed));
+}
+
+fn rename(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    rename_generic(ctx, args, false);
+}
+
+fn renamenx(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    rename_generic(ctx, args, true);
+}
+
+fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) {
+    let (from, to) = (&args[1], &args[2]);
+    let now = ctx.now;
+    let db = ctx.db();
+    if !db.exists(from, now) {
+        return ctx.error(errors::NO_SUCH_KEY);
+    }
+    if from == to {
+        return if nx { ctx.out.int(0) } else { ctx.out.ok() };
+    }
+    if nx && db.exists(to, now) {
+        return ctx.out.int(0);
+    }
+    db.rename(from, to);
+    if nx { ctx.out.int(1) } else { ctx.out.ok() }
+}
+
+fn keys(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let pattern = &args[1];
+    let all = &pattern[..] == b"*";
+    let now = ctx.now;
+    let db = ctx.db();
+    let found: Vec<Str> = db
+        .keys()
+        .keys()
+        .filter(|key| {
+            (all || glob::matches(pattern, key.as_bytes(), false))
+                && db.is_live(key.as_bytes(), now)
+        })
+        .cloned()
+        .collect();
+    ctx.out.array_len(found.len());
+    for key in found {
+        ctx.out.bulk(key.as_bytes());
+    }
+}
+
+/// A `SCAN` cursor as C's `strtoul` reads it: optional sign (a negative value wraps), decimal
+/// digits, nothing else; the empty string is 0.
+pub(crate) fn parse_cursor(text: &[u8]) -> Option<u64> {
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return if text.is_empty() { Some(0) } else { None };
+    }
+    let mut value: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(if negative { value.wrapping_neg() } else { value })
+}
+
+/// `SCAN`'s options.
+pub(crate) struct ScanOptions {
+    pub(crate) count: usize,
+    pub(crate) pattern: Option<Bytes>,
+    pub(crate) type_name: Option<Bytes>,
+}
+
+/// Parses `[MATCH pattern] [COUNT n] [TYPE t]` from `args[from..]`, or replies with the error.
+pub(crate) fn parse_scan_options(
+    ctx: &mut Ctx<'_>,
+    args: &[Bytes],
+    from: usize,
+    allow_type: bool,
+) -> Option<ScanOptions> {
+    let mut options = ScanOptions { count: 10, pattern: None, type_name: None };
+    let mut at = from;
+    while at < args.len() {
+        let has_value = at + 1 < args.len();
+        match &args[at].to_ascii_lowercase()[..] {
+            b"count" if has_value => {
+                let count = ctx.int_arg(&args[at + 1])?;
+                if count < 1 {
+                    ctx.error(errors::SYNTAX);
+                    return None;
+                }
+                options.count = usize::try_from(count).unwrap_or(usize::MAX);
+            }
+            b"match" if has_value => {
+                let pattern = args[at + 1].clone();
+                options.pattern = (&pattern[..] != b"*").then_some(pattern);
+            }
+            b"type" if has_value && allow_type => options.type_name = Some(args[at + 1].clone()),
+            _ => {
+                ctx.error(errors::SYNTAX);
+                return None;
+            }
+        }
+        at += 2;
+    }
+    Some(options)
+}
+
+fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let Some(mut cursor) = parse_cursor(&args[1]) else {
+        return ctx.error("ERR invalid cursor");
+    };
+    let Some(options) = parse_scan_options(ctx, args, 2, true) else { return };
+    let now = ctx.now;
+    let db = ctx.db();
+    let mut found: Vec<Str> = Vec::new();
+    // Visit buckets until enough keys are collected, or ten times COUNT buckets were empty.
+    let mut budget = options.count.saturating_mul(10);
+    loop {
+        cursor = db.keys().scan(cursor, |key, _| found.push(key.clone()));
+        if cursor == 0 || budget == 0 || found.len() >= options.count {
+            break;
+        }
+        budget -= 1;
+    }
+    found.retain(|key| {
+        let key = key.as_bytes();
+        if options.pattern.as_ref().is_some_and(|p| !glob::matches(p, key, false)) {
+            return false;
+        }
+        if db.expire_if_needed(key, now) {
+            return false;
+        }
+        match &options.type_name {
+            Some(wanted) => db
+                .lookup(key, now)
+                .is_some_and(|v| v.type_name().as_bytes().eq_ignore_ascii_case(wanted)),
+            None => true,
+        }
+    });
+    ctx.out.array_len(2);
+    ctx.out.bulk(cursor.to_string().as_bytes());
+    ctx.out.array_len(found.len());
+    for key in found {
+        ctx.out.bulk(key.as_bytes());
+    }
+}
+
+fn randomkey(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    let now = ctx.now;
+    let db_index = ctx.client.db;
+    let (dbs, random) = ctx.store.split_random();
+    match dbs[db_index].random_key(now, random) {
+        Some(key) => ctx.out.bulk(key.as_bytes()),
+        None => ctx.out.null(),
+    }
+}
+
+fn dbsize(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    let len = ctx.db().len();
+    ctx.out.int(len as i64);
+}
+
+/// Checks `FLUSHDB`/`FLUSHALL`'s optional `ASYNC`/`SYNC` argument.
+fn flush_mode_ok(ctx: &mut Ctx<'_>, args: &[Bytes]) -> bool {
+    let ok = match args.len() {
+        1 => true,
+        2 => args[1].eq_ignore_ascii_case(b"async") || args[1].eq_ignore_ascii_case(b"sync"),
+        _ => false,
+    };
+    if !ok {
+        ctx.error(errors::SYNTAX);
+    }
+    ok
+}
+
+fn flushdb(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if flush_mode_ok(ctx, args) {
+        ctx.db().clear();
+        ctx.out.ok();
+    }
+}
+
+fn flushall(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if flush_mode_ok(ctx, args) {
+        ctx.store.dbs.iter_mut().for_each(|db| db.clear());
+        ctx.out.ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cursor;
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+12"), Some(12));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b"1x"), None);
+        assert_eq!(parse_cursor(b" 1"), None);
+        assert_eq!(parse_cursor(b"-"), None);
+    }
+}

@@ -1,0 +1,342 @@
+//! The command table and the dispatcher that checks a request before running it.
+//!
+//! Every command is a [`Command`]: its name, its arity (`n` exactly, or `-n` at least, counting
+//! the name), flags, where its keys are, and the function that runs it. Checking follows
+//! Redis's `processCommand`, in its order, because clients see which error wins:
+//!
+//! 1. the command (and subcommand) must exist,
+//! 2. the arity must match,
+//! 3. a client that must authenticate may only run `AUTH`, `HELLO`, `QUIT` and `RESET`,
+//! 4. inside `MULTI`, everything but `EXEC`, `DISCARD`, `MULTI`, `WATCH`, `QUIT` and `RESET`
+//!    is queued (and a command that failed steps 1-3 dooms the transaction).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use bytes::Bytes;
+
+use super::client::Client;
+use super::db::Db;
+use super::reply::Reply;
+use super::store::Store;
+use super::value::{Str, Value};
+
+mod connection;
+mod keys;
+mod server;
+mod strings;
+
+/// The command modifies the keyspace.
+pub(crate) const WRITE: u32 = 1 << 0;
+/// The command only reads the keyspace.
+pub(crate) const READONLY: u32 = 1 << 1;
+/// The command may use more memory (refused when out of memory, in Redis).
+pub(crate) const DENYOOM: u32 = 1 << 2;
+/// The command is O(1) or O(log n).
+pub(crate) const FAST: u32 = 1 << 3;
+/// The command may run before authentication.
+pub(crate) const NO_AUTH: u32 = 1 << 4;
+/// The command is an administrative one.
+pub(crate) const ADMIN: u32 = 1 << 5;
+/// The command is not queued inside `MULTI` but runs at once.
+pub(crate) const RUNS_IN_MULTI: u32 = 1 << 6;
+/// The command may not run inside `MULTI` at all.
+pub(crate) const NO_MULTI: u32 = 1 << 7;
+/// The command runs while the server loads its data.
+pub(crate) const LOADING: u32 = 1 << 8;
+/// The command runs on a replica with stale data.
+pub(crate) const STALE: u32 = 1 << 9;
+
+/// The flag names `COMMAND INFO` reports, in Redis's spelling.
+pub(crate) const FLAG_NAMES: &[(u32, &str)] = &[
+    (WRITE, "write"),
+    (READONLY, "readonly"),
+    (DENYOOM, "denyoom"),
+    (ADMIN, "admin"),
+    (LOADING, "loading"),
+    (STALE, "stale"),
+    (FAST, "fast"),
+    (NO_AUTH, "no_auth"),
+    (NO_MULTI, "no_multi"),
+];
+
+/// Runs a command whose arity and permissions have been checked.
+pub(crate) type Handler = fn(&mut Ctx<'_>, &[Bytes]);
+
+/// One command (or subcommand) of the table.
+#[derive(Debug)]
+pub(crate) struct Command {
+    /// Lower-case name; for a subcommand the part after `|`.
+    pub(crate) name: &'static str,
+    /// `name` for a command, `container|name` for a subcommand.
+    pub(crate) full_name: &'static str,
+    /// Exactly `arity` arguments (counting the name), or at least `-arity` if negative.
+    pub(crate) arity: i32,
+    pub(crate) flags: u32,
+    /// Key positions for `COMMAND INFO`: first, last (negative counts from the end), step.
+    pub(crate) keys: (i32, i32, i32),
+    /// ACL categories, for `COMMAND INFO`.
+    pub(crate) category: &'static str,
+    pub(crate) handler: Handler,
+    /// Subcommands of a container command such as `CONFIG`.
+    pub(crate) subcommands: &'static [Command],
+}
+
+impl Command {
+    /// Whether `argc` arguments (counting the name) satisfy the arity.
+    fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = i64::from(self.arity);
+        if arity >= 0 { argc == arity } else { argc >= -arity }
+    }
+}
+
+/// What a handler gets: the store, its client, the reply writer and the time.
+pub(crate) struct Ctx<'a> {
+    pub(crate) store: &'a mut Store,
+    pub(crate) client: &'a mut Client,
+    pub(crate) out: Reply<'a>,
+    /// Unix milliseconds, read once per command, as Redis caches `mstime()`.
+    pub(crate) now: i64,
+}
+
+/// Error replies shared by many commands, word for word as Redis sends them.
+pub(crate) mod errors {
+    pub(crate) const WRONGTYPE: &str =
+        "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub(crate) const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+    pub(crate) const NOT_FLOAT: &str = "ERR value is not a valid float";
+    pub(crate) const SYNTAX: &str = "ERR syntax error";
+    pub(crate) const NO_SUCH_KEY: &str = "ERR no such key";
+    pub(crate) const DB_RANGE: &str = "ERR DB index is out of range";
+    pub(crate) const NOAUTH: &str = "NOAUTH Authentication required.";
+    pub(crate) const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+}
+
+/// A key holds a value of another type than the command works on.
+pub(crate) struct WrongType;
+
+impl<'a> Ctx<'a> {
+    /// The selected database.
+    pub(crate) fn db(&mut self) -> &mut Db {
+        &mut self.store.dbs[self.client.db]
+    }
+
+    /// The string stored at `key`: `Ok(None)` if the key does not exist, `Err` if it holds
+    /// another type. Counts a keyspace hit or miss.
+    pub(crate) fn read_string(&mut self, key: &[u8]) -> Result<Option<&Str>, WrongType> {
+        let now = self.now;
+        let found = self.store.dbs[self.client.db].lookup(key, now);
+        match found {
+            None => {
+                self.store.stats.keyspace_misses += 1;
+                Ok(None)
+            }
+            Some(Value::Str(s)) => {
+                self.store.stats.keyspace_hits += 1;
+                Ok(Some(s))
+            }
+        }
+    }
+
+    /// Writes `WRONGTYPE`.
+    pub(crate) fn wrong_type(&mut self) {
+        self.error(errors::WRONGTYPE);
+    }
+
+    /// Writes an error reply and counts it.
+    pub(crate) fn error(&mut self, text: &str) {
+        self.store.stats.total_error_replies += 1;
+        self.out.error(text);
+    }
+
+    /// The `invalid expire time` error, which names the command.
+    pub(crate) fn invalid_expire(&mut self, command: &str) {
+        self.error(&format!("ERR invalid expire time in '{command}' command"));
+    }
+
+    /// Parses a strict decimal integer argument, or replies with `ERR value is not an integer
+    /// or out of range`.
+    pub(crate) fn int_arg(&mut self, arg: &[u8]) -> Option<i64> {
+        let value = parse_int(arg);
+        if value.is_none() {
+            self.error(errors::NOT_INTEGER);
+        }
+        value
+    }
+}
+
+/// A strict decimal integer, as Redis's `string2ll` reads it.
+pub(crate) fn parse_int(text: &[u8]) -> Option<i64> {
+    crate::number::parse_i64(text)
+}
+
+/// A floating-point number as Redis's `strtold`-based parsers read it: no leading space, no
+/// trailing garbage, not NaN; `inf` and `-inf` are allowed.
+pub(crate) fn parse_float(text: &[u8]) -> Option<f64> {
+    if text.is_empty() || text.len() > 5 * 1024 || text[0].is_ascii_whitespace() {
+        return None;
+    }
+    let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+    (!value.is_nan()).then_some(value)
+}
+
+/// Every command, sorted by name.
+static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(|| {
+    [strings::COMMANDS, keys::COMMANDS, connection::COMMANDS, server::COMMANDS]
+        .into_iter()
+        .flatten()
+        .map(|command| (command.name, command))
+        .collect()
+});
+
+/// Every top-level command, for `COMMAND`, `COMMAND COUNT` and `COMMAND DOCS`.
+pub(crate) fn all_commands() -> impl Iterator<Item = &'static Command> {
+    let mut commands: Vec<_> = TABLE.values().copied().collect();
+    commands.sort_by_key(|c| c.name);
+    commands.into_iter()
+}
+
+/// Looks up a top-level command by name, in any case.
+pub(crate) fn find(name: &[u8]) -> Option<&'static Command> {
+    let mut lower = [0u8; 32];
+    let lower = lower.get_mut(..name.len())?;
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    TABLE.get(std::str::from_utf8(lower).ok()?).copied()
+}
+
+/// The command `args` asks for, resolving subcommands, or the error that says why not.
+fn resolve(args: &[Bytes]) -> Result<&'static Command, String> {
+    let Some(command) = find(&args[0]) else {
+        return Err(unknown_command(args));
+    };
+    if command.subcommands.is_empty() || args.len() < 2 {
+        return Ok(command);
+    }
+    command
+        .subcommands
+        .iter()
+        .find(|sub| sub.name.as_bytes().eq_ignore_ascii_case(&args[1]))
+        .ok_or_else(|| {
+            format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncated(&args[1], 128),
+                command.name.to_ascii_uppercase()
+            )
+        })
+}
+
+/// Redis's text for an unknown command: the name and the first arguments, quoted, up to about
+/// 128 bytes of arguments.
+fn unknown_command(args: &[Bytes]) -> String {
+    let mut quoted = String::new();
+    for arg in &args[1..] {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        quoted.push('\'');
+        quoted.push_str(&truncated(arg, room));
+        quoted.push_str("' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {quoted}",
+        truncated(&args[0], 128)
+    )
+}
+
+/// At most `max` bytes of `arg` (up to a NUL, as C's `%s` stops there), as text.
+fn truncated(arg: &[u8], max: usize) -> String {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len()).min(max);
+    String::from_utf8_lossy(&arg[..end]).into_owned()
+}
+
+/// Checks and runs (or queues) one command. `args` is never empty.
+pub(crate) fn execute(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
+    let command = match resolve(&args) {
+        Ok(command) if command.arity_ok(args.len()) => command,
+        Ok(command) => {
+            let text = format!("ERR wrong number of arguments for '{}' command", command.full_name);
+            return reject(ctx, &text);
+        }
+        Err(text) => return reject(ctx, &text),
+    };
+    if !ctx.client.authenticated && command.flags & NO_AUTH == 0 {
+        return reject(ctx, errors::NOAUTH);
+    }
+    if ctx.client.multi.is_some() {
+        if command.flags & NO_MULTI != 0 {
+            return reject(ctx, "ERR Command not allowed inside a transaction");
+        }
+        if command.flags & RUNS_IN_MULTI == 0 {
+            if let Some(queue) = &mut ctx.client.multi {
+                queue.push(args);
+            }
+            ctx.out.simple("QUEUED");
+            return;
+        }
+    }
+    run(ctx, command, &args);
+}
+
+/// Runs a checked command: now, or at `EXEC` time for a queued one.
+fn run(ctx: &mut Ctx<'_>, command: &'static Command, args: &[Bytes]) {
+    ctx.store.stats.commands_processed += 1;
+    if let Some(info) = ctx.store.clients.get_mut(&ctx.client.id) {
+        info.last_command = command.full_name;
+    }
+    (command.handler)(ctx, args);
+}
+
+/// Replies with a rejection and, inside `MULTI`, dooms the transaction.
+fn reject(ctx: &mut Ctx<'_>, text: &str) {
+    if ctx.client.multi.is_some() {
+        ctx.client.multi_failed = true;
+    }
+    ctx.error(text);
+}
+
+/// A `Command` with no subcommands; the table modules use it to stay one line per command.
+pub(crate) const fn command(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    category: &'static str,
+    handler: Handler,
+) -> Command {
+    Command { name, full_name: name, arity, flags, keys, category, handler, subcommands: &[] }
+}
+
+/// A command with subcommands (`CONFIG GET`, ...); `handler` runs when it is called alone.
+pub(crate) const fn with_subcommands(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    category: &'static str,
+    handler: Handler,
+    subcommands: &'static [Command],
+) -> Command {
+    Command { name, full_name: name, arity, flags, keys: (0, 0, 0), category, handler, subcommands }
+}
+
+/// A subcommand of `container`.
+pub(crate) const fn subcommand(
+    full_name: &'static str,
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    handler: Handler,
+) -> Command {
+    Command {
+        name,
+        full_name,
+        arity,
+        flags,
+        keys: (0, 0, 0),
+        category: "",
+        handler,
+        subcommands: &[],
+    }
+}

@@ -1,0 +1,258 @@
+//! One numbered database: the keys, their values, and the expiry times of the volatile ones.
+//!
+//! Expiry times live in a second table (`expires`) holding only keys that have a TTL, as in
+//! Redis: persistent keys pay nothing for the feature, and the active expiry cycle samples
+//! volatile keys directly instead of searching the whole keyspace for them.
+//!
+//! Expired keys are removed two ways:
+//!
+//! - **Lazily**: every read or write goes through [`Db::lookup`] or [`Db::lookup_mut`], which
+//!   deletes the key first if its time has passed. A client can therefore never observe an
+//!   expired key, whatever the active cycle has or has not done.
+//! - **Actively**: [`Db::expire_sample`] tests a few random volatile keys, so that keys nobody
+//!   reads again still give their memory back. [`Store`](super::store::Store) runs it in a
+//!   time-bounded loop.
+//!
+//! Times are Unix milliseconds as `i64`, as Redis keeps them (`EXPIREAT` accepts negative ones).
+
+use super::dict::Dict;
+use super::value::{Str, Value};
+
+/// A database: keys, values and expiry times.
+#[derive(Debug, Default)]
+pub(crate) struct Db {
+    keys: Dict<Str, Value>,
+    /// Unix milliseconds at which each volatile key expires; every key here is in `keys`.
+    expires: Dict<Str, i64>,
+    /// Keys removed because their time passed (`INFO`'s `expired_keys`, summed over databases).
+    pub(crate) expired: u64,
+}
+
+impl Db {
+    /// The number of keys, counting expired ones not yet removed (as `DBSIZE` does).
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The number of keys with a TTL.
+    pub(crate) fn volatile_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Whether `key` exists and has expired at `now`.
+    fn is_expired(&self, key: &[u8], now: i64) -> bool {
+        self.expires.get(key).is_some_and(|&at| at <= now)
+    }
+
+    /// Removes `key` if it has expired; returns whether it did.
+    pub(crate) fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        if self.is_expired(key, now) {
+            self.remove(key);
+            self.expired += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The live value of `key` at `now` (an expired key is removed first).
+    pub(crate) fn lookup(&mut self, key: &[u8], now: i64) -> Option<&Value> {
+        self.expire_if_needed(key, now);
+        self.keys.get(key)
+    }
+
+    /// The live value of `key` at `now`, to change in place.
+    pub(crate) fn lookup_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
+        self.expire_if_needed(key, now);
+        self.keys.get_mut(key)
+    }
+
+    /// Whether `key` is live at `now`.
+    pub(crate) fn exists(&mut self, key: &[u8], now: i64) -> bool {
+        self.lookup(key, now).is_some()
+    }
+
+    /// Stores `value` under `key`. The key's TTL is cleared unless `keep_ttl`.
+    pub(crate) fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        match self.keys.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                self.keys.insert_new(Str::new(key), value);
+            }
+        }
+        if !keep_ttl {
+            self.expires.remove(key);
+        }
+    }
+
+    /// Stores `value` under `key`, known to be absent (after a failed lookup).
+    pub(crate) fn add(&mut self, key: &[u8], value: Value) -> &mut Value {
+        self.keys.insert_new(Str::new(key), value)
+    }
+
+    /// Removes `key` and its TTL, returning its value.
+    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        let value = self.keys.remove(key)?;
+        self.expires.remove(key);
+        Some(value)
+    }
+
+    /// The expiry time of `key`, if it has one.
+    pub(crate) fn expire_at(&self, key: &[u8]) -> Option<i64> {
+        self.expires.get(key).copied()
+    }
+
+    /// Sets the expiry time of `key`, which must exist.
+    pub(crate) fn set_expire(&mut self, key: &[u8], at: i64) {
+        match self.expires.get_mut(key) {
+            Some(slot) => *slot = at,
+            None => {
+                debug_assert!(self.keys.contains_key(key), "a TTL on a missing key");
+                self.expires.insert_new(Str::new(key), at);
+            }
+        }
+    }
+
+    /// Removes the TTL of `key`; returns whether it had one.
+    pub(crate) fn persist(&mut self, key: &[u8]) -> bool {
+        self.expires.remove(key).is_some()
+    }
+
+    /// Removes every key.
+    pub(crate) fn clear(&mut self) {
+        self.keys.clear();
+        self.expires.clear();
+    }
+
+    /// The keys table, for iteration by `KEYS` and `SCAN` (callers skip expired keys with
+    /// [`Db::is_live`]).
+    pub(crate) fn keys(&self) -> &Dict<Str, Value> {
+        &self.keys
+    }
+
+    /// Whether `key` (known to be present) is still live at `now`, without removing it.
+    pub(crate) fn is_live(&self, key: &[u8], now: i64) -> bool {
+        !self.is_expired(key, now)
+    }
+
+    /// A random live key, removing expired ones it meets (as `RANDOMKEY` does).
+    pub(crate) fn random_key(&mut self, now: i64, mut random: impl FnMut() -> u64) -> Option<Str> {
+        // If every key is volatile, they may all be expired: bound the attempts, like Redis,
+        // and then answer with one of them rather than spin.
+        let all_volatile = self.keys.len() == self.expires.len();
+        for attempt in 0.. {
+            let key = self.keys.random(&mut random)?.0.clone();
+            if self.is_expired(key.as_bytes(), now) {
+                if all_volatile && attempt >= 100 {
+                    return Some(key);
+                }
+                self.remove(key.as_bytes());
+                self.expired += 1;
+                continue;
+            }
+            return Some(key);
+        }
+        None
+    }
+
+    /// Tests up to `samples` random volatile keys and removes the expired ones. Returns how
+    /// many were tested and how many removed.
+    pub(crate) fn expire_sample(
+        &mut self,
+        now: i64,
+        samples: usize,
+        mut random: impl FnMut() -> u64,
+    ) -> (usize, usize) {
+        let samples = samples.min(self.expires.len());
+        let mut expired = 0;
+        for _ in 0..samples {
+            let Some((key, &at)) = self.expires.random(&mut random) else { break };
+            if at <= now {
+                let key = key.clone();
+                self.remove(key.as_bytes());
+                self.expired += 1;
+                expired += 1;
+            }
+        }
+        (samples, expired)
+    }
+
+    /// Moves `from` to `to` (overwriting it) with its TTL.
+    pub(crate) fn rename(&mut self, from: &[u8], to: &[u8]) {
+        let expire = self.expires.remove(from);
+        if let Some(value) = self.keys.remove(from) {
+            self.remove(to);
+            self.keys.insert_new(Str::new(to), value);
+            if let Some(at) = expire {
+                self.expires.insert_new(Str::new(to), at);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Db;
+    use crate::server::value::{Str, Value};
+
+    fn string(text: &str) -> Value {
+        Value::Str(Str::new(text.as_bytes()))
+    }
+
+    #[test]
+    fn expired_keys_are_invisible_and_removed_on_access() {
+        let mut db = Db::default();
+        db.set(b"a", string("1"), false);
+        db.set_expire(b"a", 100);
+        assert!(db.exists(b"a", 99));
+        assert_eq!(db.len(), 1);
+        assert!(!db.exists(b"a", 100));
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.volatile_len(), 0);
+    }
+
+    #[test]
+    fn set_clears_the_ttl_unless_kept() {
+        let mut db = Db::default();
+        db.set(b"a", string("1"), false);
+        db.set_expire(b"a", 100);
+        db.set(b"a", string("2"), true);
+        assert_eq!(db.expire_at(b"a"), Some(100));
+        db.set(b"a", string("3"), false);
+        assert_eq!(db.expire_at(b"a"), None);
+    }
+
+    #[test]
+    fn sampling_removes_only_expired_keys() {
+        let mut db = Db::default();
+        for i in 0..100 {
+            let key = format!("k{i}");
+            db.set(key.as_bytes(), string("v"), false);
+            db.set_expire(key.as_bytes(), if i < 50 { 10 } else { 1000 });
+        }
+        let mut x = 9u64;
+        let mut random = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..100 {
+            db.expire_sample(500, 20, &mut random);
+        }
+        assert_eq!(db.len(), 50);
+        assert!(db.keys().keys().all(|k| db.expire_at(k.as_bytes()) == Some(1000)));
+    }
+
+    #[test]
+    fn rename_moves_the_ttl() {
+        let mut db = Db::default();
+        db.set(b"a", string("1"), false);
+        db.set_expire(b"a", 100);
+        db.set(b"b", string("2"), false);
+        db.rename(b"a", b"b");
+        assert!(!db.exists(b"a", 0));
+        assert_eq!(db.expire_at(b"b"), Some(100));
+        assert!(matches!(db.lookup(b"b", 0), Some(Value::Str(s)) if s.as_bytes() == b"1"));
+    }
+}

@@ -1,0 +1,152 @@
+//! Everything the connections share: the 16 databases, the configuration, the connected
+//! clients as `CLIENT LIST` shows them, and the counters `INFO` reports.
+//!
+//! One [`Store`] sits behind one mutex. A connection takes the lock once per batch of pipelined
+//! commands and runs them all, so commands never interleave and each batch sees a consistent
+//! keyspace, as on Redis's single thread, and the lock is taken once per read rather than once
+//! per command.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use super::config::Config;
+use super::db::Db;
+use crate::Limits;
+
+/// The number of databases, as in Redis's default configuration.
+pub(crate) const DATABASES: usize = 16;
+
+/// How much of each active expiry cycle may be spent, and how often one runs.
+pub(crate) const ACTIVE_EXPIRE_BUDGET_MS: u64 = 25;
+/// Keys tested per database per round of the active cycle.
+const ACTIVE_EXPIRE_SAMPLES: usize = 20;
+
+/// The shared server state.
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub(crate) dbs: Vec<Db>,
+    pub(crate) config: Config,
+    pub(crate) clients: BTreeMap<u64, ClientInfo>,
+    pub(crate) stats: Stats,
+    pub(crate) started: Instant,
+    pub(crate) next_client_id: u64,
+    /// Numeric parameters read on every batch, parsed once per `CONFIG SET`.
+    pub(crate) cached: Cached,
+    rng: u64,
+}
+
+/// Configuration values the hot path reads, kept parsed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Cached {
+    pub(crate) max_bulk: usize,
+    pub(crate) query_buffer_limit: usize,
+    pub(crate) maxclients: usize,
+    pub(crate) hz: u64,
+}
+
+/// What other clients can see of a connection (`CLIENT LIST`).
+#[derive(Clone, Debug)]
+pub(crate) struct ClientInfo {
+    pub(crate) addr: SocketAddr,
+    pub(crate) laddr: SocketAddr,
+    pub(crate) name: Option<Bytes>,
+    pub(crate) db: usize,
+    pub(crate) created: Instant,
+    pub(crate) last_interaction: Instant,
+    /// The full name of the last command run, such as `client|list`.
+    pub(crate) last_command: &'static str,
+    pub(crate) resp: u8,
+    /// Commands queued by `MULTI`, or -1 outside a transaction.
+    pub(crate) multi: i64,
+}
+
+/// Counters reported by `INFO stats`.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) connections_received: u64,
+    pub(crate) commands_processed: u64,
+    pub(crate) keyspace_hits: u64,
+    pub(crate) keyspace_misses: u64,
+    pub(crate) rejected_connections: u64,
+    pub(crate) total_net_input_bytes: u64,
+    pub(crate) total_net_output_bytes: u64,
+    pub(crate) total_error_replies: u64,
+}
+
+impl Store {
+    /// An empty store with the given configuration.
+    pub(crate) fn new(config: Config) -> Store {
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        Store {
+            dbs: (0..DATABASES).map(|_| Db::default()).collect(),
+            config,
+            clients: BTreeMap::new(),
+            stats: Stats::default(),
+            started: Instant::now(),
+            next_client_id: 1,
+            cached: Cached::default(),
+            rng: seed | 1,
+        }
+    }
+
+    /// Re-reads the parameters the server caches; called after every configuration change.
+    pub(crate) fn apply_config(&mut self) {
+        let int = |name| usize::try_from(self.config.get_int(name)).unwrap_or(usize::MAX);
+        self.cached = Cached {
+            max_bulk: int("proto-max-bulk-len"),
+            query_buffer_limit: int("client-query-buffer-limit"),
+            maxclients: int("maxclients"),
+            hz: self.config.get_int("hz").clamp(1, 500) as u64,
+        };
+    }
+
+    /// The request parser's limits under the current configuration.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits { max_bulk: self.cached.max_bulk, ..Limits::default() }
+    }
+
+    /// A random number source borrowing only the generator, so that it can be passed to a
+    /// database method while the database is borrowed too.
+    pub(crate) fn split_random(&mut self) -> (&mut Vec<Db>, impl FnMut() -> u64 + '_) {
+        let rng = &mut self.rng;
+        (&mut self.dbs, move || next_random(rng))
+    }
+
+    /// One active expiry cycle: in every database, sample volatile keys and remove expired
+    /// ones, repeating while more than a quarter of a sample had expired, until `deadline`.
+    /// Returns how many keys were removed.
+    pub(crate) fn active_expire(&mut self, now: i64, deadline: Instant) -> u64 {
+        let mut removed = 0;
+        let (dbs, mut random) = self.split_random();
+        for db in dbs.iter_mut() {
+            loop {
+                let (sampled, expired) = db.expire_sample(now, ACTIVE_EXPIRE_SAMPLES, &mut random);
+                removed += expired as u64;
+                if sampled == 0 || expired * 4 <= sampled || Instant::now() >= deadline {
+                    break;
+                }
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        removed
+    }
+}
+
+fn next_random(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// The current Unix time in milliseconds.
+pub(crate) fn unix_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
