@@ -20,18 +20,27 @@ commands:
       Run the Redis-compatible server in this process. Parameters are Redis's
       configuration parameters (--port, --bind, --requirepass, --maxclients, ...);
       --threads sets the worker threads (default 1, as Redis runs commands on one).
+  check redis HOST:PORT [--cases FILE]
+      Run byo-resp's black-box compatibility cases (or those in FILE) against a
+      Redis-compatible server. They flush database 9. Exit code 1 if any fails.
   help
       Print this text.
 ";
 
 /// Exit code for a command line that cannot be understood (BSD `EX_USAGE`).
 const EX_USAGE: u8 = 64;
+/// Exit code for input that is malformed (`EX_DATAERR`).
+const EX_DATAERR: u8 = 65;
+/// Exit code for an input file that cannot be read (`EX_NOINPUT`).
+const EX_NOINPUT: u8 = 66;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["serve", "redis", options @ ..] => serve_redis(options),
+        ["check", "redis", addr] => check_redis(addr, None),
+        ["check", "redis", addr, "--cases", file] => check_redis(addr, Some(file)),
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -43,6 +52,39 @@ fn main() -> ExitCode {
 fn usage_error(message: &str) -> ExitCode {
     eprintln!("byo: {message}\n\n{USAGE}");
     ExitCode::from(EX_USAGE)
+}
+
+fn check_redis(addr: &str, file: Option<&str>) -> ExitCode {
+    let text = match file {
+        None => byo_resp::check::CASES.to_string(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("byo: cannot read {path}: {e}");
+                return ExitCode::from(EX_NOINPUT);
+            }
+        },
+    };
+    let cases = match byo_resp::check::parse(&text) {
+        Ok(cases) => cases,
+        Err(e) => {
+            eprintln!("byo: {e}");
+            return ExitCode::from(EX_DATAERR);
+        }
+    };
+    let outcomes = byo_resp::check::run(addr, &cases);
+    let mut failed = 0;
+    for outcome in &outcomes {
+        match &outcome.failure {
+            None => println!("ok    {}", outcome.name),
+            Some(why) => {
+                failed += 1;
+                println!("FAIL  {}: {why}", outcome.name);
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 fn serve_redis(options: &[&str]) -> ExitCode {

@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod check;
 #[cfg(feature = "tokio")]
 pub mod codec;
 mod decode;

@@ -65,3 +65,34 @@ fn bad_command_lines_exit_with_the_usage_code() {
         assert!(String::from_utf8_lossy(&output.stderr).contains("usage: byo"));
     }
 }
+
+#[test]
+fn check_redis_passes_against_our_server_and_reports_counts() {
+    let served = Served::start(&[]);
+    let output = Command::new(env!("CARGO_BIN_EXE_byo"))
+        .args(["check", "redis", &served.addr])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.trim_end().ends_with("passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn check_redis_fails_on_a_case_the_server_does_not_meet() {
+    let served = Served::start(&[]);
+    let dir = std::env::temp_dir().join(format!("byo-cases-{}", std::process::id()));
+    std::fs::write(&dir, "## wrong on purpose\n> PING\n+PANG\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_byo"))
+        .args(["check", "redis", &served.addr, "--cases", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&dir).unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  wrong on purpose: step 1 (PING): expected +PANG, got +PONG"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+}

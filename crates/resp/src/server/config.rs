@@ -217,7 +217,9 @@ impl Config {
                 )));
             };
             if seen.contains(&at) {
-                return Err(ConfigError(format!("ERR Duplicate parameter - '{name_text}'")));
+                return Err(ConfigError(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name_text}') - duplicate parameter"
+                )));
             }
             seen.push(at);
             let param = &mut updated.params[at];

@@ -54,10 +54,11 @@ fn echo(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     ctx.out.bulk(&args[1]);
 }
 
-/// Checks a password against `requirepass`, for the `default` user (the only one).
+/// Checks a password for the `default` user, the only one. Without `requirepass` that user
+/// has no password, and Redis then accepts any.
 fn password_ok(ctx: &Ctx<'_>, user: &[u8], password: &[u8]) -> bool {
     let required = ctx.store.config.get("requirepass");
-    user == b"default" && !required.is_empty() && password == required.as_bytes()
+    user == b"default" && (required.is_empty() || password == required.as_bytes())
 }
 
 fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) {

@@ -307,7 +307,7 @@ fn command_info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     for command in commands {
         match command {
             Some(command) => describe_command(ctx, command),
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
 }

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# CI's peer checks for byo-resp: the compatibility cases against the real redis-server (so
+# that they state what Redis does) and against `byo serve redis`; then redis-cli and
+# redis-benchmark against ours. Takes the `byo` binary to test.
+#
+#   crates/resp/scripts/ci-peers.sh target/debug/byo
+set -euo pipefail
+BYO=$1
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no > /dev/null &
+REDIS_PID=$!
+BYO_PORT=$(free_port)
+"$BYO" serve redis --port "$BYO_PORT" > /dev/null &
+BYO_PID=$!
+trap 'kill $REDIS_PID $BYO_PID 2>/dev/null || true' EXIT
+wait_port "$REDIS_PORT"
+wait_port "$BYO_PORT"
+
+echo "-- byo check redis against redis-server $(redis-server --version | cut -d' ' -f3)"
+"$BYO" check redis "127.0.0.1:$REDIS_PORT" | tail -1
+echo "-- byo check redis against byo serve redis"
+"$BYO" check redis "127.0.0.1:$BYO_PORT" | tail -1
+
+echo "-- redis-cli against byo serve redis"
+cli() { redis-cli -h 127.0.0.1 -p "$BYO_PORT" "$@"; }
+same() {
+  if [ "$2" != "$1" ]; then
+    echo "redis-cli $3: expected '$1', got '$2'" >&2
+    exit 1
+  fi
+}
+expect() {
+  local want=$1
+  shift
+  same "$want" "$(cli "$@")" "$*"
+}
+expect OK set greeting "hello world"
+expect "hello world" get greeting
+expect 3 incrby counter 3
+expect 1 expire greeting 100
+expect 100 ttl greeting
+expect "" get missing
+same "$(printf 'counter\ngreeting')" "$(cli --scan --pattern '*' | sort)" "--scan"
+# A pipe of raw commands, as `redis-cli --pipe` mass-inserts them.
+for i in $(seq 1000); do printf 'SET pipe:%d %d\r\n' "$i" "$i"; done | cli --pipe > /dev/null
+expect 1002 dbsize
+same "$(printf 'server redis\nversion 7.0.15')" "$(cli hello 3 | head -2)" "hello 3"
+echo "redis-cli: ok"
+
+echo "-- redis-benchmark against byo serve redis"
+# The default test list less the commands of types not implemented yet (lists, sets,
+# hashes, sorted sets).
+TESTS=ping_inline,ping_mbulk,set,get,incr,mset
+for pipeline in 1 16; do
+  out=$(redis-benchmark -h 127.0.0.1 -p "$BYO_PORT" -n 20000 -c 20 -P "$pipeline" -t "$TESTS" -q 2>&1 | tr '\r' '\n')
+  if echo "$out" | grep -q 'Error'; then
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "$out" | grep 'requests per second' | sed "s/^/-P $pipeline  /"
+done
