@@ -2,6 +2,9 @@
 
 use bytes::Bytes;
 
+use super::cmd::Command;
+use super::value::Str;
+
 /// One client's session state.
 #[derive(Debug)]
 pub(crate) struct Client {
@@ -13,8 +16,10 @@ pub(crate) struct Client {
     pub(crate) resp3: bool,
     /// Whether the client has authenticated (or no password is required).
     pub(crate) authenticated: bool,
-    /// Commands queued since `MULTI`, if a transaction is open.
-    pub(crate) multi: Option<Vec<Vec<Bytes>>>,
+    /// Commands queued since `MULTI`, checked and resolved, if a transaction is open.
+    pub(crate) multi: Option<Vec<(&'static Command, Vec<Bytes>)>>,
+    /// The keys `WATCH`ed, for `EXEC` to check.
+    pub(crate) watched: Vec<Watched>,
     /// Whether a command failed to queue, so that `EXEC` must refuse the transaction.
     pub(crate) multi_failed: bool,
     /// Set by `QUIT`: close the connection once the replies so far are written.
@@ -30,8 +35,20 @@ impl Client {
             resp3: false,
             authenticated,
             multi: None,
+            watched: Vec::new(),
             multi_failed: false,
             close_after_reply: false,
         }
     }
+}
+
+/// A key under `WATCH`.
+#[derive(Debug)]
+pub(crate) struct Watched {
+    pub(crate) db: usize,
+    pub(crate) key: Str,
+    /// The key's modification count when it was watched.
+    pub(crate) version: u64,
+    /// Whether the key existed and had not expired when it was watched.
+    pub(crate) live: bool,
 }

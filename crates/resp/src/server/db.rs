@@ -13,6 +13,10 @@
 //!   reads again still give their memory back. [`Store`](super::store::Store) runs it in a
 //!   time-bounded loop.
 //!
+//! Every method that changes a key counts the change for `WATCH` (one table lookup, and only
+//! while some key of the database is watched), except removal by expiry: a key that expires
+//! was already gone for every client, and `EXEC` detects expiry separately.
+//!
 //! Times are Unix milliseconds as `i64`, as Redis keeps them (`EXPIREAT` accepts negative ones).
 
 use super::dict::Dict;
@@ -26,6 +30,14 @@ pub(crate) struct Db {
     expires: Dict<Str, i64>,
     /// Keys removed because their time passed (`INFO`'s `expired_keys`, summed over databases).
     pub(crate) expired: u64,
+    /// The keys some client `WATCH`es: how often each was modified, and by how many watched.
+    watched: Dict<Str, Watch>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Watch {
+    version: u64,
+    watchers: u32,
 }
 
 impl Db {
@@ -47,8 +59,7 @@ impl Db {
     /// Removes `key` if it has expired; returns whether it did.
     pub(crate) fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
         if self.is_expired(key, now) {
-            self.remove(key);
-            self.expired += 1;
+            self.remove_expired(key);
             true
         } else {
             false
@@ -64,6 +75,9 @@ impl Db {
     /// The live value of `key` at `now`, to change in place.
     pub(crate) fn lookup_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
         self.expire_if_needed(key, now);
+        if self.keys.contains_key(key) {
+            self.touch(key);
+        }
         self.keys.get_mut(key)
     }
 
@@ -74,6 +88,7 @@ impl Db {
 
     /// Stores `value` under `key`. The key's TTL is cleared unless `keep_ttl`.
     pub(crate) fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        self.touch(key);
         match self.keys.get_mut(key) {
             Some(slot) => *slot = value,
             None => {
@@ -87,6 +102,7 @@ impl Db {
 
     /// Stores `value` under `key`, known to be absent (after a failed lookup).
     pub(crate) fn add(&mut self, key: &[u8], value: Value) -> &mut Value {
+        self.touch(key);
         self.keys.insert_new(Str::new(key), value)
     }
 
@@ -94,7 +110,49 @@ impl Db {
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Value> {
         let value = self.keys.remove(key)?;
         self.expires.remove(key);
+        self.touch(key);
         Some(value)
+    }
+
+    /// Removes a key whose time has passed (not a change for `WATCH`; counted as expired).
+    fn remove_expired(&mut self, key: &[u8]) {
+        self.keys.remove(key);
+        self.expires.remove(key);
+        self.expired += 1;
+    }
+
+    /// Counts a change of `key` if it is watched.
+    fn touch(&mut self, key: &[u8]) {
+        if self.watched.len() > 0
+            && let Some(watch) = self.watched.get_mut(key)
+        {
+            watch.version += 1;
+        }
+    }
+
+    /// Starts watching `key` for one more client; returns its modification count.
+    pub(crate) fn watch(&mut self, key: &[u8]) -> u64 {
+        let watch = match self.watched.get_mut(key) {
+            Some(watch) => watch,
+            None => self.watched.insert_new(Str::new(key), Watch::default()),
+        };
+        watch.watchers += 1;
+        watch.version
+    }
+
+    /// One client fewer watches `key`.
+    pub(crate) fn unwatch(&mut self, key: &[u8]) {
+        if let Some(watch) = self.watched.get_mut(key) {
+            watch.watchers -= 1;
+            if watch.watchers == 0 {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// The modification count of a watched key (0 if nobody watches it).
+    pub(crate) fn watch_version(&self, key: &[u8]) -> u64 {
+        self.watched.get(key).map_or(0, |w| w.version)
     }
 
     /// The expiry time of `key`, if it has one.
@@ -104,6 +162,7 @@ impl Db {
 
     /// Sets the expiry time of `key`, which must exist.
     pub(crate) fn set_expire(&mut self, key: &[u8], at: i64) {
+        self.touch(key);
         match self.expires.get_mut(key) {
             Some(slot) => *slot = at,
             None => {
@@ -115,11 +174,19 @@ impl Db {
 
     /// Removes the TTL of `key`; returns whether it had one.
     pub(crate) fn persist(&mut self, key: &[u8]) -> bool {
-        self.expires.remove(key).is_some()
+        let had = self.expires.remove(key).is_some();
+        if had {
+            self.touch(key);
+        }
+        had
     }
 
     /// Removes every key.
     pub(crate) fn clear(&mut self) {
+        // Watched keys that exist are modified by the flush; absent ones are not.
+        let present: Vec<Str> =
+            self.watched.keys().filter(|k| self.keys.contains_key(k.as_bytes())).cloned().collect();
+        present.iter().for_each(|key| self.touch(key.as_bytes()));
         self.keys.clear();
         self.expires.clear();
     }
@@ -146,8 +213,7 @@ impl Db {
                 if all_volatile && attempt >= 100 {
                     return Some(key);
                 }
-                self.remove(key.as_bytes());
-                self.expired += 1;
+                self.remove_expired(key.as_bytes());
                 continue;
             }
             return Some(key);
@@ -169,8 +235,7 @@ impl Db {
             let Some((key, &at)) = self.expires.random(&mut random) else { break };
             if at <= now {
                 let key = key.clone();
-                self.remove(key.as_bytes());
-                self.expired += 1;
+                self.remove_expired(key.as_bytes());
                 expired += 1;
             }
         }
@@ -180,6 +245,8 @@ impl Db {
     /// Moves `from` to `to` (overwriting it) with its TTL.
     pub(crate) fn rename(&mut self, from: &[u8], to: &[u8]) {
         let expire = self.expires.remove(from);
+        self.touch(from);
+        self.touch(to);
         if let Some(value) = self.keys.remove(from) {
             self.remove(to);
             self.keys.insert_new(Str::new(to), value);

@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::client::Client;
-use super::cmd::{Ctx, execute};
+use super::cmd::{Ctx, execute, unwatch_all};
 use super::reply::Reply;
 use super::store::{ACTIVE_EXPIRE_BUDGET_MS, ClientInfo, Store, unix_ms};
 use crate::RequestParser;
@@ -96,7 +96,10 @@ async fn serve_connection(
         return Ok(());
     };
     let result = connection_loop(&shared, &mut socket, &mut client, &mut parser).await;
-    shared.lock().clients.remove(&client.id);
+    let mut store = shared.lock();
+    store.clients.remove(&client.id);
+    unwatch_all(&mut store, &mut client);
+    drop(store);
     result
 }
 

@@ -8,6 +8,7 @@
 //! | method        | RESP2                     | RESP3           |
 //! |---------------|---------------------------|-----------------|
 //! | `null`        | `$-1`                     | `_`             |
+//! | `null_array`  | `*-1`                     | `_`             |
 //! | `map_len(n)`  | `*2n` (flat pairs)        | `%n`            |
 //! | `set_len(n)`  | `*n`                      | `~n`            |
 //! | `double`      | bulk string               | `,`             |
@@ -70,6 +71,11 @@ impl<'a> Reply<'a> {
     /// The null reply for a missing string.
     pub(crate) fn null(&mut self) {
         self.out.put_slice(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
+    }
+
+    /// The null reply for a missing array.
+    pub(crate) fn null_array(&mut self) {
+        self.out.put_slice(if self.resp3 { b"_\r\n" } else { b"*-1\r\n" });
     }
 
     /// The header of an array of `n` replies, which the caller then writes.

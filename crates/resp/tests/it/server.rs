@@ -305,3 +305,25 @@ proptest! {
         prop_assert_eq!(server.connect().call(&["PING"]), Frame::simple("PONG"));
     }
 }
+
+#[test]
+fn watch_sees_another_clients_write_and_disconnecting_unwatches() {
+    let server = TestServer::start(Config::default());
+    let mut a = server.connect();
+    let mut b = server.connect();
+    assert_eq!(a.call(&["WATCH", "balance"]), Frame::simple("OK"));
+    assert_eq!(b.call(&["SET", "balance", "10"]), Frame::simple("OK"));
+    assert_eq!(a.call(&["MULTI"]), Frame::simple("OK"));
+    assert_eq!(a.call(&["SET", "balance", "0"]), Frame::simple("QUEUED"));
+    assert_eq!(a.call(&["EXEC"]), Frame::NullArray);
+    assert_eq!(b.call(&["GET", "balance"]), bulk("10"));
+    // A client that disconnects while watching leaves nothing behind: a new watcher of the
+    // same key is unaffected by the old one's count.
+    let mut c = server.connect();
+    assert_eq!(c.call(&["WATCH", "balance"]), Frame::simple("OK"));
+    drop(c);
+    assert_eq!(a.call(&["WATCH", "balance"]), Frame::simple("OK"));
+    assert_eq!(a.call(&["MULTI"]), Frame::simple("OK"));
+    assert_eq!(a.call(&["INCR", "balance"]), Frame::simple("QUEUED"));
+    assert_eq!(a.call(&["EXEC"]), Frame::Array(vec![Frame::Integer(11)]));
+}

@@ -25,6 +25,9 @@ mod connection;
 mod keys;
 mod server;
 mod strings;
+mod transaction;
+
+pub(crate) use transaction::unwatch_all;
 
 /// The command modifies the keyspace.
 pub(crate) const WRITE: u32 = 1 << 0;
@@ -183,11 +186,17 @@ pub(crate) fn parse_float(text: &[u8]) -> Option<f64> {
 
 /// Every command, sorted by name.
 static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(|| {
-    [strings::COMMANDS, keys::COMMANDS, connection::COMMANDS, server::COMMANDS]
-        .into_iter()
-        .flatten()
-        .map(|command| (command.name, command))
-        .collect()
+    [
+        strings::COMMANDS,
+        keys::COMMANDS,
+        connection::COMMANDS,
+        server::COMMANDS,
+        transaction::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|command| (command.name, command))
+    .collect()
 });
 
 /// Every top-level command, for `COMMAND`, `COMMAND COUNT` and `COMMAND DOCS`.
@@ -270,9 +279,11 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
             return reject(ctx, "ERR Command not allowed inside a transaction");
         }
         if command.flags & RUNS_IN_MULTI == 0 {
-            if let Some(queue) = &mut ctx.client.multi {
-                queue.push(args);
-            }
+            let queued = ctx.client.multi.as_mut().map_or(0, |queue| {
+                queue.push((command, args));
+                queue.len()
+            });
+            transaction::set_listed_count(ctx, queued as i64);
             ctx.out.simple("QUEUED");
             return;
         }
@@ -281,7 +292,7 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
 }
 
 /// Runs a checked command: now, or at `EXEC` time for a queued one.
-fn run(ctx: &mut Ctx<'_>, command: &'static Command, args: &[Bytes]) {
+pub(super) fn run(ctx: &mut Ctx<'_>, command: &'static Command, args: &[Bytes]) {
     ctx.store.stats.commands_processed += 1;
     if let Some(info) = ctx.store.clients.get_mut(&ctx.client.id) {
         info.last_command = command.full_name;
