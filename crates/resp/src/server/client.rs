@@ -22,6 +22,8 @@ pub(crate) struct Client {
     pub(crate) watched: Vec<Watched>,
     /// Whether a command failed to queue, so that `EXEC` must refuse the transaction.
     pub(crate) multi_failed: bool,
+    /// The full name of the last command run; copied to the client list once per batch.
+    pub(crate) last_command: &'static str,
     /// Set by `QUIT`: close the connection once the replies so far are written.
     pub(crate) close_after_reply: bool,
 }
@@ -37,6 +39,7 @@ impl Client {
             multi: None,
             watched: Vec::new(),
             multi_failed: false,
+            last_command: "NULL",
             close_after_reply: false,
         }
     }

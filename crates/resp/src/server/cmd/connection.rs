@@ -212,6 +212,8 @@ fn describe(ctx: &Ctx<'_>, id: u64) -> String {
     let Some(info) = ctx.store.clients.get(&id) else { return String::new() };
     let now = Instant::now();
     let name = info.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    // The list is updated once per batch; this client's own last command is the current one.
+    let command = if id == ctx.client.id { ctx.client.last_command } else { info.last_command };
     format!(
         "id={id} addr={} laddr={} fd=0 name={name} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi={} \
          qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} \
@@ -222,7 +224,7 @@ fn describe(ctx: &Ctx<'_>, id: u64) -> String {
         now.duration_since(info.last_interaction).as_secs(),
         info.db,
         info.multi,
-        info.last_command,
+        command,
         info.resp,
     )
 }

@@ -294,9 +294,7 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
 /// Runs a checked command: now, or at `EXEC` time for a queued one.
 pub(super) fn run(ctx: &mut Ctx<'_>, command: &'static Command, args: &[Bytes]) {
     ctx.store.stats.commands_processed += 1;
-    if let Some(info) = ctx.store.clients.get_mut(&ctx.client.id) {
-        info.last_command = command.full_name;
-    }
+    ctx.client.last_command = command.full_name;
     (command.handler)(ctx, args);
 }
 
