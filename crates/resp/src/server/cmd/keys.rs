@@ -102,12 +102,9 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], base: Base, scale: i64) {
         return ctx.error("ERR GT and LT options at the same time are not compatible");
     }
     let Some(when) = ctx.int_arg(&args[2]) else { return };
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-    let Some(when) = when.checked_mul(scale) else {
-        return ctx.invalid_expire(&name);
-    };
     let base_ms = if base == Base::Now { ctx.now } else { 0 };
-    let Some(when) = when.checked_add(base_ms) else {
+    let Some(when) = when.checked_mul(scale).and_then(|ms| ms.checked_add(base_ms)) else {
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
         return ctx.invalid_expire(&name);
     };
     let key = &args[1];

@@ -344,7 +344,7 @@ pub(crate) fn format_human(value: f64) -> String {
 
 fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let (key, tail) = (&args[1], &args[2]);
-    let max = ctx.store.config.get_int("proto-max-bulk-len");
+    let max = ctx.store.cached.max_bulk as i64;
     let now = ctx.now;
     match ctx.db().lookup_mut(key, now) {
         Some(Value::Str(s)) => {
@@ -411,7 +411,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if offset < 0 {
         return ctx.error("ERR offset is out of range");
     }
-    let max = ctx.store.config.get_int("proto-max-bulk-len");
+    let max = ctx.store.cached.max_bulk as i64;
     let too_big = offset.checked_add(patch.len() as i64).is_none_or(|total| total > max);
     let now = ctx.now;
     match ctx.db().lookup_mut(key, now) {
