@@ -359,19 +359,23 @@ mod tests {
 
     use super::Dict;
 
-    fn scan_all(dict: &Dict<u32, ()>, mut between: impl FnMut(usize)) -> BTreeSet<u32> {
-        let mut seen = BTreeSet::new();
-        let mut cursor = 0;
-        let mut step = 0;
+    /// Scans `dict` to the end, calling `between` with the number of calls made so far after
+    /// every call that did not finish. Returns the keys seen and how many visits there were.
+    fn scan_with(
+        dict: &mut Dict<u32, ()>,
+        mut between: impl FnMut(&mut Dict<u32, ()>, usize),
+    ) -> (BTreeSet<u32>, usize) {
+        let (mut seen, mut visits, mut cursor, mut calls) = (BTreeSet::new(), 0, 0, 0);
         loop {
             cursor = dict.scan(cursor, |k, _| {
                 seen.insert(*k);
+                visits += 1;
             });
             if cursor == 0 {
-                return seen;
+                return (seen, visits);
             }
-            between(step);
-            step += 1;
+            calls += 1;
+            between(dict, calls);
         }
     }
 
@@ -400,44 +404,27 @@ mod tests {
 
     #[test]
     fn scan_sees_everything_once_when_the_table_is_stable() {
-        let dict: Dict<u32, ()> = (0..1000).map(|k| (k, ())).collect();
-        let mut count = 0;
-        let mut cursor = 0;
-        loop {
-            cursor = dict.scan(cursor, |_, _| count += 1);
-            if cursor == 0 {
-                break;
-            }
-        }
+        let mut dict: Dict<u32, ()> = (0..1000).map(|k| (k, ())).collect();
+        let (_, count) = scan_with(&mut dict, |_, _| {});
         assert_eq!(count, 1000);
     }
 
     #[test]
     fn scan_misses_nothing_while_the_table_grows() {
         let mut dict: Dict<u32, ()> = (0..100).map(|k| (k, ())).collect();
-        let mut next = 100;
-        let seen = scan_all(&dict.clone(), |_| {});
+        let (seen, _) = scan_with(&mut dict.clone(), |_, _| {});
         assert_eq!(seen.len(), 100);
         // Grow between the first 40 calls (several doublings; a table that never stops
         // growing would never let the scan end): the original 100 must all be seen.
-        let mut seen = BTreeSet::new();
-        let mut cursor = 0;
-        let mut calls = 0;
-        loop {
-            cursor = dict.scan(cursor, |k, _| {
-                seen.insert(*k);
-            });
-            if cursor == 0 {
-                break;
-            }
-            calls += 1;
+        let mut next = 100;
+        let (seen, _) = scan_with(&mut dict, |dict, calls| {
             if calls <= 40 {
                 for _ in 0..50 {
                     dict.insert(next, ());
                     next += 1;
                 }
             }
-        }
+        });
         assert!(dict.len() > 1000);
         assert!((0..100).all(|k| seen.contains(&k)));
     }
@@ -445,16 +432,8 @@ mod tests {
     #[test]
     fn scan_misses_nothing_while_the_table_shrinks() {
         let mut dict: Dict<u32, ()> = (0..4096).map(|k| (k, ())).collect();
-        let mut seen = BTreeSet::new();
-        let mut cursor = 0;
         let mut victim = 100;
-        loop {
-            cursor = dict.scan(cursor, |k, _| {
-                seen.insert(*k);
-            });
-            if cursor == 0 {
-                break;
-            }
+        let (seen, _) = scan_with(&mut dict, |dict, _| {
             // Delete everything but 0..100, a slice at a time, forcing several shrinks.
             for _ in 0..200 {
                 if victim < 4096 {
@@ -462,7 +441,7 @@ mod tests {
                     victim += 1;
                 }
             }
-        }
+        });
         assert!((0..100).all(|k| seen.contains(&k)));
         assert!(dict.buckets.len() < 4096);
     }

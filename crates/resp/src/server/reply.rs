@@ -64,7 +64,7 @@ impl<'a> Reply<'a> {
 
     /// A bulk string holding the decimal text of `n`.
     pub(crate) fn bulk_int(&mut self, n: i64) {
-        let mut buf = itoa_buf();
+        let mut buf = [0; 20];
         self.bulk(format_i64(&mut buf, n));
     }
 
@@ -130,15 +130,11 @@ impl<'a> Reply<'a> {
     }
 
     fn number(&mut self, kind: u8, n: i64) {
-        let mut buf = itoa_buf();
+        let mut buf = [0; 20];
         self.out.put_u8(kind);
         self.out.put_slice(format_i64(&mut buf, n));
         self.out.put_slice(b"\r\n");
     }
-}
-
-fn itoa_buf() -> [u8; 20] {
-    [0; 20]
 }
 
 /// The decimal text of `n`, written into the end of `buf`.

@@ -125,21 +125,9 @@ impl<'a> Ctx<'a> {
         &mut self.store.dbs[self.client.db]
     }
 
-    /// The string stored at `key`: `Ok(None)` if the key does not exist, `Err` if it holds
-    /// another type. Counts a keyspace hit or miss.
+    /// The string stored at `key` (see [`string_at`]).
     pub(crate) fn read_string(&mut self, key: &[u8]) -> Result<Option<&Str>, WrongType> {
-        let now = self.now;
-        let found = self.store.dbs[self.client.db].lookup(key, now);
-        match found {
-            None => {
-                self.store.stats.keyspace_misses += 1;
-                Ok(None)
-            }
-            Some(Value::Str(s)) => {
-                self.store.stats.keyspace_hits += 1;
-                Ok(Some(s))
-            }
-        }
+        string_at(self.store, self.client.db, key, self.now)
     }
 
     /// Writes `WRONGTYPE`.
@@ -166,6 +154,29 @@ impl<'a> Ctx<'a> {
             self.error(errors::NOT_INTEGER);
         }
         value
+    }
+}
+
+/// The string stored at `key` in database `db`: `Ok(None)` if the key does not exist, `Err`
+/// if it holds another type. Counts a keyspace hit or miss.
+///
+/// It borrows only the store, so a handler can write the value into `ctx.out` straight from
+/// the keyspace: `string_at(ctx.store, ctx.client.db, key, ctx.now)`.
+pub(crate) fn string_at<'s>(
+    store: &'s mut Store,
+    db: usize,
+    key: &[u8],
+    now: i64,
+) -> Result<Option<&'s Str>, WrongType> {
+    match store.dbs[db].lookup(key, now) {
+        None => {
+            store.stats.keyspace_misses += 1;
+            Ok(None)
+        }
+        Some(Value::Str(s)) => {
+            store.stats.keyspace_hits += 1;
+            Ok(Some(s))
+        }
     }
 }
 

@@ -59,8 +59,8 @@ pub(super) const COMMANDS: &[Command] = &[
     ),
 ];
 
-/// The Redis version whose behaviour this server reproduces; clients read it from `HELLO`
-/// and `INFO` to decide which commands they may use.
+/// `INFO [section ...]`: the sections asked for (all by default), as `name:value` lines under
+/// `# Section` headings.
 fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let wanted: Vec<String> =
         args[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
@@ -157,7 +157,7 @@ fn resident_bytes() -> u64 {
 
 /// User and system CPU seconds of this process from `/proc/self/stat` (in clock ticks of
 /// 1/100 s, the value on every Linux platform Rust supports), or zeros elsewhere.
-pub(crate) fn cpu_seconds() -> (f64, f64) {
+fn cpu_seconds() -> (f64, f64) {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return (0.0, 0.0) };
     // The command name in parentheses may contain spaces: count fields after the last ')'.
     let fields: Vec<&str> = stat

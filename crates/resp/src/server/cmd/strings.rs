@@ -9,6 +9,7 @@ use bytes::Bytes;
 
 use super::{
     Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
+    string_at,
 };
 use crate::server::reply::format_i64;
 use crate::server::value::{Str, Value};
@@ -54,11 +55,8 @@ fn get(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 
 /// Writes the string at `key` (or null); `Err` after writing `WRONGTYPE`.
 fn reply_value(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<(), ()> {
-    match ctx.read_string(key) {
-        Ok(Some(s)) => {
-            let s = s.clone();
-            ctx.out.bulk(s.as_bytes());
-        }
+    match string_at(ctx.store, ctx.client.db, key, ctx.now) {
+        Ok(Some(s)) => ctx.out.bulk(s.as_bytes()),
         Ok(None) => ctx.out.null(),
         Err(_) => {
             ctx.wrong_type();
@@ -223,11 +221,8 @@ fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn mget(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     ctx.out.array_len(args.len() - 1);
     for key in &args[1..] {
-        match ctx.read_string(key) {
-            Ok(Some(s)) => {
-                let s = s.clone();
-                ctx.out.bulk(s.as_bytes());
-            }
+        match string_at(ctx.store, ctx.client.db, key, ctx.now) {
+            Ok(Some(s)) => ctx.out.bulk(s.as_bytes()),
             // MGET answers null for a key of another type rather than failing.
             Ok(None) | Err(_) => ctx.out.null(),
         }
@@ -376,12 +371,11 @@ fn strlen(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn getrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(start) = ctx.int_arg(&args[2]) else { return };
     let Some(end) = ctx.int_arg(&args[3]) else { return };
-    let s = match ctx.read_string(&args[1]) {
-        Ok(Some(s)) => s.clone(),
+    let bytes = match string_at(ctx.store, ctx.client.db, &args[1], ctx.now) {
+        Ok(Some(s)) => s.as_bytes(),
         Ok(None) => return ctx.out.bulk(b""),
         Err(_) => return ctx.wrong_type(),
     };
-    let bytes = s.as_bytes();
     match byte_range(bytes.len() as i64, start, end) {
         Some((from, to)) => ctx.out.bulk(&bytes[from..=to]),
         None => ctx.out.bulk(b""),
