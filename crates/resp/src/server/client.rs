@@ -26,6 +26,11 @@ pub(crate) struct Client {
     pub(crate) last_command: &'static str,
     /// Set by `QUIT`: close the connection once the replies so far are written.
     pub(crate) close_after_reply: bool,
+    /// Set while `EXEC` runs the queue: blocking commands must not block then.
+    pub(crate) in_exec: bool,
+    /// Set by a blocking command that found nothing: the connection stops executing commands
+    /// until the store serves or times out the client.
+    pub(crate) blocked: bool,
 }
 
 impl Client {
@@ -41,6 +46,8 @@ impl Client {
             multi_failed: false,
             last_command: "NULL",
             close_after_reply: false,
+            in_exec: false,
+            blocked: false,
         }
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! Expired keys are removed two ways:
 //!
-//! - **Lazily**: every read or write goes through [`Db::lookup`] or [`Db::lookup_mut`], which
+//! - **Lazily**: every read or write goes through [`Db::lookup`] (or [`Db::get`] and its kin), which
 //!   deletes the key first if its time has passed. A client can therefore never observe an
 //!   expired key, whatever the active cycle has or has not done.
 //! - **Actively**: [`Db::expire_sample`] tests a few random volatile keys, so that keys nobody
@@ -18,9 +18,17 @@
 //! was already gone for every client, and `EXEC` detects expiry separately.
 //!
 //! Times are Unix milliseconds as `i64`, as Redis keeps them (`EXPIREAT` accepts negative ones).
+//!
+//! A database also knows which clients are blocked on which of its keys (`BLPOP` and friends).
+//! Such a client waits for a key that does not exist, so the only event that can serve it is
+//! the key's creation: [`Db::add`], [`Db::set`] and [`Db::rename`] put a key someone waits on
+//! in `ready`, and after the command the server serves the waiting clients in arrival order
+//! ([`blocking`](super::blocking)).
+
+use std::collections::VecDeque;
 
 use super::dict::Dict;
-use super::value::{Str, Value};
+use super::value::{Kind, Str, Value, WrongType};
 
 /// A database: keys, values and expiry times.
 #[derive(Debug, Default)]
@@ -32,6 +40,10 @@ pub(crate) struct Db {
     pub(crate) expired: u64,
     /// The keys some client `WATCH`es: how often each was modified, and by how many watched.
     watched: Dict<Str, Watch>,
+    /// The clients blocked on each key, oldest first.
+    pub(crate) blocking: Dict<Str, VecDeque<u64>>,
+    /// Keys created since the last command while some client was blocked on them.
+    pub(crate) ready: Vec<Str>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -72,13 +84,40 @@ impl Db {
         self.keys.get(key)
     }
 
-    /// The live value of `key` at `now`, to change in place.
-    pub(crate) fn lookup_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Value> {
-        self.expire_if_needed(key, now);
-        if self.keys.contains_key(key) {
-            self.touch(key);
+    /// The value at `key` as a `T`: `Ok(None)` if there is none, `Err` if it has another type.
+    pub(crate) fn get<T: Kind>(&mut self, key: &[u8], now: i64) -> Result<Option<&T>, WrongType> {
+        match self.lookup(key, now) {
+            None => Ok(None),
+            Some(value) => T::of(value).map(Some).ok_or(WrongType),
         }
-        self.keys.get_mut(key)
+    }
+
+    /// Like [`Db::get`], to change the value in place (a change for `WATCH` only if the type
+    /// is right). A caller that empties an aggregate must [`remove`](Db::remove) the key.
+    pub(crate) fn get_mut<T: Kind>(
+        &mut self,
+        key: &[u8],
+        now: i64,
+    ) -> Result<Option<&mut T>, WrongType> {
+        match self.lookup(key, now) {
+            None => return Ok(None),
+            Some(value) if T::of(value).is_none() => return Err(WrongType),
+            Some(_) => {}
+        }
+        self.touch(key);
+        Ok(self.keys.get_mut(key).and_then(T::of_mut))
+    }
+
+    /// The `T` at `key`, created empty if the key does not exist.
+    pub(crate) fn get_or_create<T: Kind>(
+        &mut self,
+        key: &[u8],
+        now: i64,
+    ) -> Result<&mut T, WrongType> {
+        if self.lookup(key, now).is_none() {
+            self.add(key, T::new_value());
+        }
+        self.get_mut(key, now)?.ok_or(WrongType)
     }
 
     /// Whether `key` is live at `now`.
@@ -93,6 +132,7 @@ impl Db {
             Some(slot) => *slot = value,
             None => {
                 self.keys.insert_new(Str::new(key), value);
+                self.signal_ready(key);
             }
         }
         if !keep_ttl {
@@ -103,7 +143,18 @@ impl Db {
     /// Stores `value` under `key`, known to be absent (after a failed lookup).
     pub(crate) fn add(&mut self, key: &[u8], value: Value) -> &mut Value {
         self.touch(key);
+        self.signal_ready(key);
         self.keys.insert_new(Str::new(key), value)
+    }
+
+    /// Notes that `key` was created, if a client is blocked on it.
+    fn signal_ready(&mut self, key: &[u8]) {
+        if self.blocking.len() > 0
+            && self.blocking.contains_key(key)
+            && !self.ready.iter().any(|k| k.as_bytes() == key)
+        {
+            self.ready.push(Str::new(key));
+        }
     }
 
     /// Removes `key` and its TTL, returning its value.
@@ -250,6 +301,7 @@ impl Db {
         if let Some(value) = self.keys.remove(from) {
             self.remove(to);
             self.keys.insert_new(Str::new(to), value);
+            self.signal_ready(to);
             if let Some(at) = expire {
                 self.expires.insert_new(Str::new(to), at);
             }

@@ -23,12 +23,14 @@
 //! | `value`   | what a key holds; the compact byte string used for keys and strings    |
 //! | `db`      | one database: keys, values, expiry times, lazy and sampled expiry      |
 //! | `store`   | the 16 databases, configuration, client list and counters, one mutex   |
+//! | `blocking`| clients blocked by `BLPOP` and friends, served oldest first            |
 //! | `reply`   | writes replies in RESP2 or RESP3, whichever the client chose           |
 //! | `cmd`     | the command table, the checks before a command runs, the commands      |
 //! | `net`     | tokio: one task per connection, pipelined batches, active expiry       |
 //!
 //! Everything below `net` is synchronous and does no I/O.
 
+mod blocking;
 mod client;
 mod cmd;
 mod config;

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
+use super::blocking::{self, serve_ready};
 use super::client::Client;
 use super::cmd::{Ctx, execute, unwatch_all};
 use super::reply::Reply;
@@ -97,6 +99,7 @@ async fn serve_connection(
     };
     let result = connection_loop(&shared, &mut socket, &mut client, &mut parser).await;
     let mut store = shared.lock();
+    blocking::unblock(&mut store, client.id);
     store.clients.remove(&client.id);
     unwatch_all(&mut store, &mut client);
     drop(store);
@@ -128,10 +131,22 @@ fn register(
         last_command: "NULL",
         resp: 2,
         multi: -1,
+        outbox: BytesMut::new(),
+        wake: Arc::new(Notify::new()),
     };
     store.clients.insert(id, info);
     let authenticated = store.config.get("requirepass").is_empty();
     Some((Client::new(id, authenticated), RequestParser::new(store.limits())))
+}
+
+/// How a batch of commands ended.
+enum After {
+    /// Everything buffered ran: read more.
+    Read,
+    /// A command blocked the client (`BLPOP` on empty keys).
+    Blocked,
+    /// Close the connection (`QUIT`, a protocol error, the query buffer limit).
+    Close,
 }
 
 async fn connection_loop(
@@ -142,60 +157,151 @@ async fn connection_loop(
 ) -> std::io::Result<()> {
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut output = BytesMut::with_capacity(16 * 1024);
+    let mut read = 0;
     loop {
-        if input.capacity() - input.len() < 4096 {
-            input.reserve(16 * 1024);
-        }
-        let read = socket.read_buf(&mut input).await?;
-        if read == 0 {
-            return Ok(());
-        }
-        let mut close = false;
-        {
-            let mut store = shared.lock();
-            store.stats.total_net_input_bytes += read as u64;
-            if input.len() > store.cached.query_buffer_limit {
-                // Redis closes such a client without a reply.
-                return Ok(());
-            }
-            parser.set_limits(store.limits());
-            loop {
-                match parser.parse(&mut input, client.authenticated) {
-                    Ok(Some(args)) => {
-                        let resp3 = client.resp3;
-                        let mut ctx = Ctx {
-                            store: &mut store,
-                            client,
-                            out: Reply::new(&mut output, resp3),
-                            now: unix_ms(),
-                        };
-                        execute(&mut ctx, args);
-                        if client.close_after_reply {
-                            close = true;
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        store.stats.total_error_replies += 1;
-                        Reply::new(&mut output, client.resp3).error(&format!("ERR {e}"));
-                        close = true;
-                        break;
-                    }
-                }
-            }
-            if let Some(info) = store.clients.get_mut(&client.id) {
-                info.last_interaction = Instant::now();
-                info.last_command = client.last_command;
-            }
-            store.stats.total_net_output_bytes += output.len() as u64;
-        }
+        let after = run_batch(shared, &mut input, &mut output, client, parser, read);
         if !output.is_empty() {
             socket.write_all(&output).await?;
             output.clear();
         }
-        if close {
-            return Ok(());
+        read = 0;
+        match after {
+            After::Close => return Ok(()),
+            After::Blocked => {
+                if !wait_while_blocked(shared, socket, &mut input, &mut output, client).await? {
+                    return Ok(());
+                }
+            }
+            After::Read => {
+                reserve(&mut input);
+                read = socket.read_buf(&mut input).await?;
+                if read == 0 {
+                    return Ok(());
+                }
+            }
         }
+    }
+}
+
+fn reserve(input: &mut BytesMut) {
+    if input.capacity() - input.len() < 4096 {
+        input.reserve(16 * 1024);
+    }
+}
+
+/// Holding the lock once, parses and runs every complete command in `input` (until one
+/// blocks the client), appending the replies to `output`. `read` is how many bytes the last
+/// read added, for the statistics.
+fn run_batch(
+    shared: &Shared,
+    input: &mut BytesMut,
+    output: &mut BytesMut,
+    client: &mut Client,
+    parser: &mut RequestParser,
+    read: usize,
+) -> After {
+    let mut store = shared.lock();
+    store.stats.total_net_input_bytes += read as u64;
+    if input.len() > store.cached.query_buffer_limit {
+        // Redis closes such a client without a reply.
+        return After::Close;
+    }
+    parser.set_limits(store.limits());
+    let mut after = After::Read;
+    while !client.blocked {
+        match parser.parse(input, client.authenticated) {
+            Ok(Some(args)) => {
+                let (resp3, now) = (client.resp3, unix_ms());
+                let mut ctx =
+                    Ctx { store: &mut store, client, out: Reply::new(output, resp3), now };
+                execute(&mut ctx, args);
+                serve_ready(&mut store, now);
+                if client.close_after_reply {
+                    after = After::Close;
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                store.stats.total_error_replies += 1;
+                Reply::new(output, client.resp3).error(&format!("ERR {e}"));
+                after = After::Close;
+                break;
+            }
+        }
+    }
+    if client.blocked && matches!(after, After::Read) {
+        after = After::Blocked;
+    }
+    if let Some(info) = store.clients.get_mut(&client.id) {
+        info.last_interaction = Instant::now();
+        info.last_command = client.last_command;
+    }
+    store.stats.total_net_output_bytes += output.len() as u64;
+    after
+}
+
+/// Waits until the blocked client is served or times out, appending its reply to `output`.
+/// Meanwhile the socket is still read (into `input`, not executed) so that a client that
+/// disconnects is noticed. Returns false if the connection must close.
+async fn wait_while_blocked(
+    shared: &Shared,
+    socket: &mut TcpStream,
+    input: &mut BytesMut,
+    output: &mut BytesMut,
+    client: &mut Client,
+) -> std::io::Result<bool> {
+    let (wake, deadline) = {
+        let store = shared.lock();
+        let Some(info) = store.clients.get(&client.id) else { return Ok(false) };
+        (Arc::clone(&info.wake), store.blocked.get(&client.id).and_then(|b| b.deadline))
+    };
+    let timer = async {
+        match deadline {
+            Some(at) => {
+                let wait = u64::try_from(at - unix_ms()).unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(timer);
+    loop {
+        tokio::select! {
+            () = wake.notified() => {
+                let mut store = shared.lock();
+                if !store.blocked.contains_key(&client.id) {
+                    take_outbox(&mut store, client, output);
+                    return Ok(true);
+                }
+            }
+            () = &mut timer => {
+                let mut store = shared.lock();
+                // Served in the meantime? Then the reply is in the outbox, and this adds none.
+                take_outbox(&mut store, client, output);
+                blocking::time_out(&mut store, client.id, &mut Reply::new(output, client.resp3));
+                return Ok(true);
+            }
+            read = socket.read_buf(input) => {
+                let read = read?;
+                let mut store = shared.lock();
+                store.stats.total_net_input_bytes += read as u64;
+                if read == 0 || input.len() > store.cached.query_buffer_limit {
+                    blocking::unblock(&mut store, client.id);
+                    return Ok(false);
+                }
+                reserve(input);
+            }
+        }
+    }
+}
+
+/// Moves what other clients' commands wrote for `client` into its output; it is no longer
+/// blocked.
+fn take_outbox(store: &mut Store, client: &mut Client, output: &mut BytesMut) {
+    client.blocked = false;
+    if let Some(info) = store.clients.get_mut(&client.id) {
+        output.extend_from_slice(&info.outbox);
+        info.outbox.clear();
     }
 }

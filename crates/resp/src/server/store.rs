@@ -6,11 +6,15 @@
 //! keyspace, as on Redis's single thread, and the lock is taken once per read rather than once
 //! per command.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use tokio::sync::Notify;
+
+use super::blocking::Blocked;
 
 use super::config::Config;
 use super::db::Db;
@@ -30,6 +34,8 @@ pub(crate) struct Store {
     pub(crate) dbs: Vec<Db>,
     pub(crate) config: Config,
     pub(crate) clients: BTreeMap<u64, ClientInfo>,
+    /// The clients blocked by a blocking command, by id.
+    pub(crate) blocked: HashMap<u64, Blocked>,
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
     pub(crate) next_client_id: u64,
@@ -61,6 +67,11 @@ pub(crate) struct ClientInfo {
     pub(crate) resp: u8,
     /// Commands queued by `MULTI`, or -1 outside a transaction.
     pub(crate) multi: i64,
+    /// Replies produced for this client by other clients' commands (an element served to it
+    /// while blocked); its connection writes them when woken.
+    pub(crate) outbox: BytesMut,
+    /// Wakes the connection when `outbox` has something or its state changed.
+    pub(crate) wake: Arc<Notify>,
 }
 
 /// Counters reported by `INFO stats`.
@@ -84,6 +95,7 @@ impl Store {
             dbs: (0..DATABASES).map(|_| Db::default()).collect(),
             config,
             clients: BTreeMap::new(),
+            blocked: HashMap::new(),
             stats: Stats::default(),
             started: Instant::now(),
             next_client_id: 1,

@@ -1,6 +1,10 @@
 //! What a key holds: [`Value`], and [`Str`], the compact byte string used for keys and
 //! string values.
 //!
+//! A value is one of Redis's types. Aggregates are boxed so that the common case, a short
+//! string, keeps [`Value`] at 24 bytes; an aggregate that becomes empty is deleted with its key
+//! by the command that emptied it, so no key ever holds an empty list, set, hash or sorted set.
+//!
 //! A keyspace of small strings is mostly per-key overhead, so [`Str`] is 24 bytes and keeps up
 //! to 22 bytes inline (no allocation at all for the typical key or counter). Longer strings live
 //! in a boxed slice sized exactly; a string that is appended to or overwritten in place moves to
@@ -10,6 +14,7 @@
 //! [`bytes::Bytes`] the parser produced would pin the whole read buffer it was cut from.
 
 use std::borrow::Borrow;
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 
 /// The longest string stored inline.
@@ -118,11 +123,17 @@ impl std::fmt::Debug for Str {
     }
 }
 
+/// A list: a double-ended queue, so that pushes and pops at both ends are O(1) and `LINDEX`
+/// is O(1) too (Redis's quicklist makes it O(n)).
+pub(crate) type List = VecDeque<Str>;
+
 /// The value of a key.
 #[derive(Clone, Debug)]
 pub(crate) enum Value {
     /// A string (Redis also keeps integers here, as their decimal text).
     Str(Str),
+    /// A list, never empty.
+    List(Box<List>),
 }
 
 impl Value {
@@ -130,9 +141,51 @@ impl Value {
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
         }
     }
 }
+
+/// A key holds a value of another type than the command works on (`WRONGTYPE`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WrongType;
+
+/// A type a key can hold, so that commands can ask the keyspace for "the list at `key`" and get
+/// `WRONGTYPE` handled in one place ([`Db::get`](super::db::Db::get)).
+pub(crate) trait Kind: Sized {
+    /// The value as this type, if it is one.
+    fn of(value: &Value) -> Option<&Self>;
+    /// The value as this type, to change in place.
+    fn of_mut(value: &mut Value) -> Option<&mut Self>;
+    /// An empty value of this type, to store under a key that is being created.
+    fn new_value() -> Value;
+}
+
+/// Implements [`Kind`] for the type held by one variant of [`Value`].
+macro_rules! kind {
+    ($type:ty, $variant:ident, $empty:expr) => {
+        impl Kind for $type {
+            fn of(value: &Value) -> Option<&$type> {
+                match value {
+                    Value::$variant(inner) => Some(inner),
+                    _ => None,
+                }
+            }
+            fn of_mut(value: &mut Value) -> Option<&mut $type> {
+                match value {
+                    Value::$variant(inner) => Some(inner),
+                    _ => None,
+                }
+            }
+            fn new_value() -> Value {
+                Value::$variant($empty)
+            }
+        }
+    };
+}
+
+kind!(Str, Str, Str::new(b""));
+kind!(List, List, Box::default());
 
 #[cfg(test)]
 mod tests {

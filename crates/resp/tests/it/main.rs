@@ -1,6 +1,8 @@
 //! Integration tests for byo-resp.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "server")]
+mod blocking;
 mod codec;
 mod decode;
 mod request;

@@ -5,9 +5,10 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{
-    Command, Ctx, FAST, LOADING, NO_AUTH, RUNS_IN_MULTI, STALE, command, errors, parse_int,
+    ADMIN, Command, Ctx, FAST, LOADING, NO_AUTH, RUNS_IN_MULTI, STALE, command, errors, parse_int,
     subcommand, with_subcommands,
 };
+use crate::server::blocking;
 use crate::server::store::DATABASES;
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -29,6 +30,7 @@ pub(super) const COMMANDS: &[Command] = &[
             subcommand("client|getname", "getname", 2, LOADING | STALE, client_getname),
             subcommand("client|list", "list", -2, LOADING | STALE, client_list),
             subcommand("client|info", "info", 2, LOADING | STALE, client_info),
+            subcommand("client|unblock", "unblock", -3, ADMIN | LOADING | STALE, client_unblock),
             subcommand("client|help", "help", 2, LOADING | STALE, client_help),
         ],
     ),
@@ -180,6 +182,22 @@ fn client_id(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
     ctx.out.int(ctx.client.id as i64);
 }
 
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`.
+fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if args.len() > 4 {
+        return ctx.error(errors::SYNTAX);
+    }
+    let with_error = match args.get(3) {
+        None => false,
+        Some(reason) if reason.eq_ignore_ascii_case(b"timeout") => false,
+        Some(reason) if reason.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => return ctx.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    let Some(id) = ctx.int_arg(&args[2]) else { return };
+    let released = u64::try_from(id).is_ok_and(|id| blocking::release(ctx.store, id, with_error));
+    ctx.out.int(i64::from(released));
+}
+
 /// Sets (or, with an empty name, clears) the client's name; replies with Redis's error and
 /// returns false if the name has spaces or control characters.
 fn set_name(ctx: &mut Ctx<'_>, name: Bytes) -> bool {
@@ -215,13 +233,14 @@ fn describe(ctx: &Ctx<'_>, id: u64) -> String {
     // The list is updated once per batch; this client's own last command is the current one.
     let command = if id == ctx.client.id { ctx.client.last_command } else { info.last_command };
     format!(
-        "id={id} addr={} laddr={} fd=0 name={name} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi={} \
+        "id={id} addr={} laddr={} fd=0 name={name} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} \
          qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} \
          user=default redir=-1 resp={}\n",
         info.addr,
         info.laddr,
         now.duration_since(info.created).as_secs(),
         now.duration_since(info.last_interaction).as_secs(),
+        if ctx.store.blocked.contains_key(&id) { "b" } else { "N" },
         info.db,
         info.multi,
         command,
@@ -285,6 +304,8 @@ fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
             "      Return clients with the given IDs.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
         ],
     );
 }

@@ -19,14 +19,16 @@ use super::client::Client;
 use super::db::Db;
 use super::reply::Reply;
 use super::store::Store;
-use super::value::{Str, Value};
+use super::value::{Str, Value, WrongType};
 
 mod connection;
 mod keys;
+mod lists;
 mod server;
 mod strings;
 mod transaction;
 
+pub(crate) use lists::serve_blocked_list;
 pub(crate) use transaction::unwatch_all;
 
 /// The command modifies the keyspace.
@@ -116,9 +118,6 @@ pub(crate) mod errors {
     pub(crate) const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 }
 
-/// A key holds a value of another type than the command works on.
-pub(crate) struct WrongType;
-
 impl<'a> Ctx<'a> {
     /// The selected database.
     pub(crate) fn db(&mut self) -> &mut Db {
@@ -177,6 +176,10 @@ pub(crate) fn string_at<'s>(
             store.stats.keyspace_hits += 1;
             Ok(Some(s))
         }
+        Some(_) => {
+            store.stats.keyspace_hits += 1;
+            Err(WrongType)
+        }
     }
 }
 
@@ -200,6 +203,7 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(
     [
         strings::COMMANDS,
         keys::COMMANDS,
+        lists::COMMANDS,
         connection::COMMANDS,
         server::COMMANDS,
         transaction::COMMANDS,

@@ -87,8 +87,9 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if want("clients") {
         let _ = write!(
             text,
-            "# Clients\r\nconnected_clients:{}\r\nblocked_clients:0\r\nmaxclients:{}\r\n\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nblocked_clients:{}\r\nmaxclients:{}\r\n\r\n",
             store.clients.len(),
+            store.blocked.len(),
             store.config.get("maxclients"),
         );
     }

@@ -341,8 +341,9 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let (key, tail) = (&args[1], &args[2]);
     let max = ctx.store.cached.max_bulk as i64;
     let now = ctx.now;
-    match ctx.db().lookup_mut(key, now) {
-        Some(Value::Str(s)) => {
+    match ctx.db().get_mut::<Str>(key, now) {
+        Err(_) => ctx.wrong_type(),
+        Ok(Some(s)) => {
             if (s.len() + tail.len()) as i64 > max {
                 return ctx.error(errors::TOO_BIG);
             }
@@ -351,7 +352,7 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             let len = buf.len();
             ctx.out.int(len as i64);
         }
-        None => {
+        Ok(None) => {
             ctx.db().add(key, string(tail));
             ctx.out.int(tail.len() as i64);
         }
@@ -408,8 +409,9 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let max = ctx.store.cached.max_bulk as i64;
     let too_big = offset.checked_add(patch.len() as i64).is_none_or(|total| total > max);
     let now = ctx.now;
-    match ctx.db().lookup_mut(key, now) {
-        Some(Value::Str(s)) => {
+    match ctx.db().get_mut::<Str>(key, now) {
+        Err(_) => ctx.wrong_type(),
+        Ok(Some(s)) => {
             if patch.is_empty() {
                 let len = s.len();
                 return ctx.out.int(len as i64);
@@ -426,7 +428,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             let len = buf.len();
             ctx.out.int(len as i64);
         }
-        None => {
+        Ok(None) => {
             if patch.is_empty() {
                 return ctx.out.int(0);
             }

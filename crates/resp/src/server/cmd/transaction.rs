@@ -79,9 +79,11 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
         return ctx.out.null_array();
     }
     ctx.out.array_len(queue.len());
+    ctx.client.in_exec = true;
     for (command, args) in queue {
         run(ctx, command, &args);
     }
+    ctx.client.in_exec = false;
 }
 
 /// Whether any key this client watches was modified, or expired, since it was watched.

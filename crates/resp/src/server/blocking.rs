@@ -1,0 +1,173 @@
+//! Blocking commands: a client that asks `BLPOP` (or `BRPOP`, `BLMOVE`, `BLMPOP`,
+//! `BRPOPLPUSH`) of keys that are all empty waits until one of them gets an element.
+//!
+//! The bookkeeping is Redis's:
+//!
+//! - The blocked client is recorded in the store ([`Blocked`]: its database, keys, operation and
+//!   deadline) and appended to the queue of every key it waits on
+//!   ([`Db::blocking`](super::db::Db)). Its connection stops executing commands; later ones
+//!   stay in its input buffer.
+//! - A key a client waits on cannot exist (otherwise the command would not have blocked), so
+//!   what serves it is the key's creation. The database notes such keys in `ready`; after each
+//!   command, [`serve_ready`] takes them in order and serves each key's queue **oldest client
+//!   first** while the key has elements, performing the pop on the client's behalf. That is
+//!   the FIFO wake-up: among clients blocked on one key, the one that blocked first is served
+//!   first, whichever key the element went to. A `BLMOVE` served this way pushes onto its
+//!   destination, which may in turn be a key someone waits on: it becomes ready too, and is
+//!   served in the same loop.
+//! - The served reply is written into the client's outbox and its connection is woken; a
+//!   client whose deadline passes first is unblocked with a null reply ([`time_out`]).
+//!
+//! Because serving happens after the command that created the key, a `MULTI`/`EXEC` that
+//! pushes and pops the same key never lets a blocked client see the intermediate state, and a
+//! variadic `LPUSH` delivers the last element pushed (the head), as in Redis.
+
+use std::collections::VecDeque;
+
+use super::cmd::serve_blocked_list;
+use super::reply::Reply;
+use super::store::Store;
+use super::value::Str;
+
+/// What a blocked client will do once one of its keys has an element.
+#[derive(Clone, Debug)]
+pub(crate) enum BlockOp {
+    /// `BLPOP` / `BRPOP`: pop one element from the head (`left`) or tail; reply `[key, element]`.
+    Pop { left: bool },
+    /// `BLMPOP`: pop up to `count` elements; reply `[key, [elements]]`.
+    PopMany { left: bool, count: usize },
+    /// `BLMOVE` / `BRPOPLPUSH`: pop from one end, push onto `to`; reply the element.
+    Move { to: Str, from_left: bool, to_left: bool },
+}
+
+/// A blocked client, as the store records it.
+#[derive(Debug)]
+pub(crate) struct Blocked {
+    /// The database its keys are in.
+    pub(crate) db: usize,
+    /// The keys it waits on, without repeats, in the order it named them.
+    pub(crate) keys: Vec<Str>,
+    pub(crate) op: BlockOp,
+    /// Whether to reply in RESP3.
+    pub(crate) resp3: bool,
+    /// Unix milliseconds after which it gives up; `None` waits forever (timeout 0).
+    pub(crate) deadline: Option<i64>,
+}
+
+/// Blocks client `id` on `blocked.keys`.
+pub(crate) fn block(store: &mut Store, id: u64, mut blocked: Blocked) {
+    let mut unique: Vec<Str> = Vec::with_capacity(blocked.keys.len());
+    for key in blocked.keys.drain(..) {
+        if !unique.contains(&key) {
+            unique.push(key);
+        }
+    }
+    let db = &mut store.dbs[blocked.db];
+    for key in &unique {
+        match db.blocking.get_mut(key.as_bytes()) {
+            Some(queue) => queue.push_back(id),
+            None => {
+                db.blocking.insert_new(key.clone(), VecDeque::from([id]));
+            }
+        }
+    }
+    blocked.keys = unique;
+    store.blocked.insert(id, blocked);
+}
+
+/// Removes client `id` from every queue it is in; returns what it was blocked on.
+pub(crate) fn unblock(store: &mut Store, id: u64) -> Option<Blocked> {
+    let blocked = store.blocked.remove(&id)?;
+    let db = &mut store.dbs[blocked.db];
+    for key in &blocked.keys {
+        if let Some(queue) = db.blocking.get_mut(key.as_bytes()) {
+            queue.retain(|&waiting| waiting != id);
+            if queue.is_empty() {
+                db.blocking.remove(key.as_bytes());
+            }
+        }
+    }
+    Some(blocked)
+}
+
+/// Unblocks client `id` because its deadline passed, writing the timeout reply into `out`.
+/// Returns false if it was no longer blocked (it was served in the meantime).
+pub(crate) fn time_out(store: &mut Store, id: u64, out: &mut Reply<'_>) -> bool {
+    if unblock(store, id).is_none() {
+        return false;
+    }
+    // Redis answers a timed-out list pop with a null array, even for BLMOVE.
+    out.null_array();
+    true
+}
+
+/// `CLIENT UNBLOCK`: unblocks client `id` as if it timed out, or with an `-UNBLOCKED` error;
+/// returns false if it was not blocked.
+pub(crate) fn release(store: &mut Store, id: u64, with_error: bool) -> bool {
+    let Some(blocked) = unblock(store, id) else { return false };
+    if let Some(info) = store.clients.get_mut(&id) {
+        let mut out = Reply::new(&mut info.outbox, blocked.resp3);
+        if with_error {
+            out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            out.null_array();
+        }
+        info.wake.notify_one();
+    }
+    true
+}
+
+/// Serves the clients blocked on keys that were created by the last command.
+pub(crate) fn serve_ready(store: &mut Store, now: i64) {
+    if store.blocked.is_empty() {
+        return;
+    }
+    while let Some(db) = store.dbs.iter().position(|db| !db.ready.is_empty()) {
+        let key = store.dbs[db].ready.remove(0);
+        serve_key(store, db, &key, now);
+    }
+}
+
+/// Serves the queue of `key`, oldest first, while the key has something to give.
+fn serve_key(store: &mut Store, db: usize, key: &Str, now: i64) {
+    loop {
+        let Some(&id) = store.dbs[db].blocking.get(key.as_bytes()).and_then(VecDeque::front) else {
+            return;
+        };
+        let (Some(blocked), Some(info)) = (store.blocked.get(&id), store.clients.get_mut(&id))
+        else {
+            // Cannot happen (a disconnecting client unblocks first), but must not stall the
+            // clients behind it.
+            forget(store, db, key, id);
+            continue;
+        };
+        let (op, resp3) = (blocked.op.clone(), blocked.resp3);
+        let mut outbox = std::mem::take(&mut info.outbox);
+        let served = {
+            let mut out = Reply::new(&mut outbox, resp3);
+            serve_blocked_list(&mut store.dbs[db], key.as_bytes(), &op, &mut out, now)
+        };
+        if let Some(info) = store.clients.get_mut(&id) {
+            info.outbox = outbox;
+            if served {
+                info.wake.notify_one();
+            }
+        }
+        if !served {
+            return;
+        }
+        unblock(store, id);
+    }
+}
+
+/// Drops `id` from the queue of `key` and from the blocked clients.
+fn forget(store: &mut Store, db: usize, key: &Str, id: u64) {
+    if unblock(store, id).is_none()
+        && let Some(queue) = store.dbs[db].blocking.get_mut(key.as_bytes())
+    {
+        queue.retain(|&waiting| waiting != id);
+        if queue.is_empty() {
+            store.dbs[db].blocking.remove(key.as_bytes());
+        }
+    }
+}
