@@ -24,6 +24,7 @@
 //! | `db`      | one database: keys, values, expiry times, lazy and sampled expiry      |
 //! | `store`   | the 16 databases, configuration, client list and counters, one mutex   |
 //! | `blocking`| clients blocked by `BLPOP` and friends, served oldest first            |
+//! | `sample`  | random members, distinct or with repeats (`HRANDFIELD`, `SPOP`, ...)   |
 //! | `reply`   | writes replies in RESP2 or RESP3, whichever the client chose           |
 //! | `cmd`     | the command table, the checks before a command runs, the commands      |
 //! | `net`     | tokio: one task per connection, pipelined batches, active expiry       |
@@ -39,6 +40,7 @@ mod dict;
 mod glob;
 mod net;
 mod reply;
+mod sample;
 mod store;
 mod value;
 

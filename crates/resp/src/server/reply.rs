@@ -32,6 +32,11 @@ impl<'a> Reply<'a> {
         self.resp3 = resp3;
     }
 
+    /// Whether replies are in RESP3 (some commands shape their reply differently then).
+    pub(crate) fn is_resp3(&self) -> bool {
+        self.resp3
+    }
+
     /// `+OK`.
     pub(crate) fn ok(&mut self) {
         self.out.put_slice(b"+OK\r\n");

@@ -15,7 +15,9 @@
 
 use std::borrow::Borrow;
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
+
+use super::dict::Dict;
 
 /// The longest string stored inline.
 const INLINE: usize = 22;
@@ -111,7 +113,7 @@ impl Ord for Str {
 }
 
 // Must hash exactly as `[u8]` does, so that lookups by `&[u8]` find it.
-impl Hash for Str {
+impl std::hash::Hash for Str {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_bytes().hash(state);
     }
@@ -127,6 +129,21 @@ impl std::fmt::Debug for Str {
 /// is O(1) too (Redis's quicklist makes it O(n)).
 pub(crate) type List = VecDeque<Str>;
 
+/// The bytes a string keeps outside its 24 inline bytes.
+fn heap_bytes(s: &Str) -> usize {
+    match s {
+        Str::Inline { .. } => 0,
+        Str::Boxed(bytes) => bytes.len(),
+        Str::Growable(bytes) => bytes.capacity() + size_of::<Vec<u8>>(),
+    }
+}
+
+/// A hash: field to value.
+pub(crate) type Hash = Dict<Str, Str>;
+
+/// A set of members.
+pub(crate) type Set = Dict<Str, ()>;
+
 /// The value of a key.
 #[derive(Clone, Debug)]
 pub(crate) enum Value {
@@ -134,6 +151,10 @@ pub(crate) enum Value {
     Str(Str),
     /// A list, never empty.
     List(Box<List>),
+    /// A hash, never empty.
+    Hash(Box<Hash>),
+    /// A set, never empty.
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -142,6 +163,23 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+        }
+    }
+
+    /// About how many bytes the value takes: its elements, plus a fixed cost per element for
+    /// the table or queue slot holding it (`MEMORY USAGE`).
+    pub(crate) fn approx_bytes(&self) -> usize {
+        const SLOT: usize = 32;
+        let size = size_of::<Value>();
+        match self {
+            Value::Str(s) => size + heap_bytes(s),
+            Value::List(list) => size + list.iter().map(|e| SLOT + heap_bytes(e)).sum::<usize>(),
+            Value::Hash(hash) => {
+                size + hash.iter().map(|(f, v)| SLOT + heap_bytes(f) + heap_bytes(v)).sum::<usize>()
+            }
+            Value::Set(set) => size + set.keys().map(|m| SLOT + heap_bytes(m)).sum::<usize>(),
         }
     }
 }
@@ -186,6 +224,8 @@ macro_rules! kind {
 
 kind!(Str, Str, Str::new(b""));
 kind!(List, List, Box::default());
+kind!(Hash, Hash, Box::default());
+kind!(Set, Set, Box::default());
 
 #[cfg(test)]
 mod tests {

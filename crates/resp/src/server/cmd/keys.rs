@@ -1,8 +1,11 @@
 //! Keyspace commands: deleting, testing, renaming, listing and scanning keys, and their TTLs.
 
+use std::hash::Hash;
+
 use bytes::Bytes;
 
 use super::{Command, Ctx, FAST, READONLY, WRITE, command, errors};
+use crate::server::dict::Dict;
 use crate::server::glob;
 use crate::server::value::Str;
 
@@ -275,6 +278,29 @@ pub(crate) fn parse_scan_options(
     Some(options)
 }
 
+/// One `SCAN`-family call's worth of a table: visits buckets from `cursor` until about
+/// `count` entries were seen (or ten times `count` buckets were empty), and returns the next
+/// cursor. Every entry present for the whole scan is visited at least once across the calls.
+pub(crate) fn scan_some<K: Hash + Eq, V>(
+    dict: &Dict<K, V>,
+    mut cursor: u64,
+    count: usize,
+    mut visit: impl FnMut(&K, &V),
+) -> u64 {
+    let mut seen = 0;
+    let mut budget = count.saturating_mul(10);
+    loop {
+        cursor = dict.scan(cursor, |key, value| {
+            seen += 1;
+            visit(key, value);
+        });
+        if cursor == 0 || budget == 0 || seen >= count {
+            return cursor;
+        }
+        budget -= 1;
+    }
+}
+
 fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(mut cursor) = parse_cursor(&args[1]) else {
         return ctx.error("ERR invalid cursor");
@@ -283,15 +309,7 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let now = ctx.now;
     let db = ctx.db();
     let mut found: Vec<Str> = Vec::new();
-    // Visit buckets until enough keys are collected, or ten times COUNT buckets were empty.
-    let mut budget = options.count.saturating_mul(10);
-    loop {
-        cursor = db.keys().scan(cursor, |key, _| found.push(key.clone()));
-        if cursor == 0 || budget == 0 || found.len() >= options.count {
-            break;
-        }
-        budget -= 1;
-    }
+    cursor = scan_some(db.keys(), cursor, options.count, |key, _| found.push(key.clone()));
     found.retain(|key| {
         let key = key.as_bytes();
         if options.pattern.as_ref().is_some_and(|p| !glob::matches(p, key, false)) {

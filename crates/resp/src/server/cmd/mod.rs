@@ -22,6 +22,7 @@ use super::store::Store;
 use super::value::{Str, Value, WrongType};
 
 mod connection;
+mod hashes;
 mod keys;
 mod lists;
 mod server;
@@ -204,6 +205,7 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(
         strings::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
+        hashes::COMMANDS,
         connection::COMMANDS,
         server::COMMANDS,
         transaction::COMMANDS,

@@ -6,8 +6,8 @@ use bytes::Bytes;
 
 use super::connection::{container, help};
 use super::{
-    ADMIN, Command, Ctx, FAST, FLAG_NAMES, LOADING, STALE, WRITE, all_commands, command, errors,
-    find, subcommand, with_subcommands,
+    ADMIN, Command, Ctx, FAST, FLAG_NAMES, LOADING, READONLY, STALE, WRITE, all_commands, command,
+    errors, find, subcommand, with_subcommands,
 };
 use crate::server::store::unix_ms;
 
@@ -57,7 +57,38 @@ pub(super) const COMMANDS: &[Command] = &[
         container,
         &[subcommand("function|flush", "flush", -2, WRITE, function_flush)],
     ),
+    with_subcommands(
+        "memory",
+        -2,
+        0,
+        "@slow",
+        container,
+        &[subcommand("memory|usage", "usage", -3, READONLY, memory_usage)],
+    ),
 ];
+
+/// `MEMORY USAGE key [SAMPLES count]`: an estimate of the bytes the key and its value take.
+/// The estimate counts every element (Redis samples five by default); `SAMPLES` is checked
+/// but not needed.
+fn memory_usage(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    match &args[3..] {
+        [] => {}
+        [option, count] if option.eq_ignore_ascii_case(b"samples") => {
+            if ctx.int_arg(count).is_none() {
+                return;
+            }
+        }
+        _ => return ctx.error(errors::SYNTAX),
+    }
+    let now = ctx.now;
+    match ctx.db().lookup(&args[2], now) {
+        Some(value) => {
+            let bytes = args[2].len() + value.approx_bytes();
+            ctx.out.int(bytes as i64);
+        }
+        None => ctx.out.null(),
+    }
+}
 
 /// `INFO [section ...]`: the sections asked for (all by default), as `name:value` lines under
 /// `# Section` headings.
@@ -97,7 +128,8 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         let rss = resident_bytes();
         let _ = write!(
             text,
-            "# Memory\r\nused_memory:{rss}\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\n\r\n"
+            "# Memory\r\nused_memory:{rss}\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\n\
+             mem_allocator:libc\r\n\r\n"
         );
     }
     if want("persistence") {
