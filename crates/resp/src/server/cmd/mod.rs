@@ -26,6 +26,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod server;
+mod sets;
 mod strings;
 mod transaction;
 
@@ -206,6 +207,7 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(
         keys::COMMANDS,
         lists::COMMANDS,
         hashes::COMMANDS,
+        sets::COMMANDS,
         connection::COMMANDS,
         server::COMMANDS,
         transaction::COMMANDS,
