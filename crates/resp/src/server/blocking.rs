@@ -1,5 +1,6 @@
 //! Blocking commands: a client that asks `BLPOP` (or `BRPOP`, `BLMOVE`, `BLMPOP`,
-//! `BRPOPLPUSH`) of keys that are all empty waits until one of them gets an element.
+//! `BRPOPLPUSH`, `BZPOPMIN`, `BZPOPMAX`, `BZMPOP`) of keys that are all empty waits until one
+//! of them gets an element.
 //!
 //! The bookkeeping is Redis's:
 //!
@@ -24,7 +25,7 @@
 
 use std::collections::VecDeque;
 
-use super::cmd::serve_blocked_list;
+use super::cmd::{PopShape, serve_blocked};
 use super::reply::Reply;
 use super::store::Store;
 use super::value::Str;
@@ -38,6 +39,9 @@ pub(crate) enum BlockOp {
     PopMany { left: bool, count: usize },
     /// `BLMOVE` / `BRPOPLPUSH`: pop from one end, push onto `to`; reply the element.
     Move { to: Str, from_left: bool, to_left: bool },
+    /// `BZPOPMIN` / `BZPOPMAX` / `BZMPOP`: pop up to `count` members from the low (or high)
+    /// end of a sorted set.
+    ZPop { max: bool, count: usize, shape: PopShape },
 }
 
 /// A blocked client, as the store records it.
@@ -145,7 +149,7 @@ fn serve_key(store: &mut Store, db: usize, key: &Str, now: i64) {
         let mut outbox = std::mem::take(&mut info.outbox);
         let served = {
             let mut out = Reply::new(&mut outbox, resp3);
-            serve_blocked_list(&mut store.dbs[db], key.as_bytes(), &op, &mut out, now)
+            serve_blocked(&mut store.dbs[db], key.as_bytes(), &op, &mut out, now)
         };
         if let Some(info) = store.clients.get_mut(&id) {
             info.outbox = outbox;

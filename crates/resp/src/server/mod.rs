@@ -20,6 +20,7 @@
 //! | module    | what it is                                                             |
 //! |-----------|------------------------------------------------------------------------|
 //! | `dict`    | the hash table, with Redis's reverse-binary `SCAN` cursor              |
+//! | `zset`    | the sorted set: a member table and a skip list with spans (rank)      |
 //! | `value`   | what a key holds; the compact byte string used for keys and strings    |
 //! | `db`      | one database: keys, values, expiry times, lazy and sampled expiry      |
 //! | `store`   | the 16 databases, configuration, client list and counters, one mutex   |
@@ -43,6 +44,7 @@ mod reply;
 mod sample;
 mod store;
 mod value;
+mod zset;
 
 use std::sync::Arc;
 

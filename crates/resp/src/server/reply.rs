@@ -103,10 +103,6 @@ impl<'a> Reply<'a> {
     }
 
     /// A double, formatted as Redis's `%.17g`.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "for the sorted-set commands, not written yet")
-    )]
     pub(crate) fn double(&mut self, value: f64) {
         let text = format_double(value);
         if self.resp3 {

@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::hash::Hasher;
 
 use super::dict::Dict;
+use super::zset::SortedSet;
 
 /// The longest string stored inline.
 const INLINE: usize = 22;
@@ -155,6 +156,8 @@ pub(crate) enum Value {
     Hash(Box<Hash>),
     /// A set, never empty.
     Set(Box<Set>),
+    /// A sorted set, never empty.
+    ZSet(Box<SortedSet>),
 }
 
 impl Value {
@@ -165,6 +168,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -180,6 +184,10 @@ impl Value {
                 size + hash.iter().map(|(f, v)| SLOT + heap_bytes(f) + heap_bytes(v)).sum::<usize>()
             }
             Value::Set(set) => size + set.keys().map(|m| SLOT + heap_bytes(m)).sum::<usize>(),
+            // Each member is in the table and in a skip-list node (with about 1.33 links).
+            Value::ZSet(zset) => {
+                size + zset.iter().map(|(m, _)| 3 * SLOT + 2 * heap_bytes(m)).sum::<usize>()
+            }
         }
     }
 }
@@ -226,6 +234,7 @@ kind!(Str, Str, Str::new(b""));
 kind!(List, List, Box::default());
 kind!(Hash, Hash, Box::default());
 kind!(Set, Set, Box::default());
+kind!(SortedSet, ZSet, Box::default());
 
 #[cfg(test)]
 mod tests {

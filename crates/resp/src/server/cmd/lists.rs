@@ -110,7 +110,7 @@ fn ranged_arg(ctx: &mut Ctx<'_>, arg: &[u8], min: i64, max: i64, message: &str) 
 
 /// A blocking command's timeout in seconds (fractions allowed), as an absolute deadline in
 /// Unix milliseconds; `None` for 0, which waits forever.
-fn timeout_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Result<Option<i64>, ()> {
+pub(super) fn timeout_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Result<Option<i64>, ()> {
     let Some(seconds) = parse_float(arg) else {
         ctx.error("ERR timeout is not a float or out of range");
         return Err(());
@@ -611,7 +611,7 @@ fn wait(ctx: &mut Ctx<'_>, keys: Vec<Str>, op: BlockOp, deadline: Option<i64>) {
 
 /// Performs `op` on the list at `key` for a blocked client, writing its reply to `out`.
 /// Returns false, doing nothing, if `key` holds no list.
-pub(crate) fn serve_blocked_list(
+pub(super) fn serve_blocked_list(
     db: &mut Db,
     key: &[u8],
     op: &BlockOp,
@@ -637,6 +637,7 @@ pub(crate) fn serve_blocked_list(
                 }
             }
         }
+        BlockOp::ZPop { .. } => return false,
         BlockOp::Move { to, from_left, to_left } => {
             let (from, to_end) = (End::from_left(*from_left), End::from_left(*to_left));
             return match move_element(db, key, to.as_bytes(), from, to_end, out, now) {

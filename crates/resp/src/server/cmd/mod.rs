@@ -29,9 +29,10 @@ mod server;
 mod sets;
 mod strings;
 mod transaction;
+mod zsets;
 
-pub(crate) use lists::serve_blocked_list;
 pub(crate) use transaction::unwatch_all;
+pub(crate) use zsets::PopShape;
 
 /// The command modifies the keyspace.
 pub(crate) const WRITE: u32 = 1 << 0;
@@ -200,6 +201,24 @@ pub(crate) fn parse_float(text: &[u8]) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
+/// Performs a blocked client's operation on `key`, writing its reply to `out`; false, doing
+/// nothing, if `key` does not hold the type the operation pops from.
+pub(crate) fn serve_blocked(
+    db: &mut Db,
+    key: &[u8],
+    op: &crate::server::blocking::BlockOp,
+    out: &mut Reply<'_>,
+    now: i64,
+) -> bool {
+    use crate::server::blocking::BlockOp;
+    match op {
+        BlockOp::ZPop { .. } => zsets::serve_blocked_zset(db, key, op, out, now),
+        BlockOp::Pop { .. } | BlockOp::PopMany { .. } | BlockOp::Move { .. } => {
+            lists::serve_blocked_list(db, key, op, out, now)
+        }
+    }
+}
+
 /// Every command, sorted by name.
 static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(|| {
     [
@@ -208,6 +227,7 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(
         lists::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
+        zsets::COMMANDS,
         connection::COMMANDS,
         server::COMMANDS,
         transaction::COMMANDS,
