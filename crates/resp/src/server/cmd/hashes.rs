@@ -13,7 +13,7 @@ use super::{
     Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
 };
 use crate::server::glob;
-use crate::server::sample::{self, MAX_DRAWS};
+use crate::server::sample;
 use crate::server::value::{Hash, Str};
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -78,19 +78,6 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         hash.insert_new(Str::new(&args[2]), Str::new(&args[3]));
     }
     ctx.out.int(1);
-}
-
-/// The hash at `key` for reading, or `Err` after replying `WRONGTYPE`.
-fn read<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c Hash>, ()> {
-    let now = ctx.now;
-    match ctx.store.dbs[ctx.client.db].get::<Hash>(key, now) {
-        Ok(hash) => Ok(hash),
-        Err(_) => {
-            ctx.store.stats.total_error_replies += 1;
-            ctx.out.error(errors::WRONGTYPE);
-            Err(())
-        }
-    }
 }
 
 fn hget(ctx: &mut Ctx<'_>, args: &[Bytes]) {
@@ -187,21 +174,21 @@ fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn hlen(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if let Ok(hash) = read(ctx, &args[1]) {
+    if let Ok(hash) = ctx.read::<Hash>(&args[1]) {
         let len = hash.map_or(0, Hash::len);
         ctx.out.int(len as i64);
     }
 }
 
 fn hexists(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if let Ok(hash) = read(ctx, &args[1]) {
+    if let Ok(hash) = ctx.read::<Hash>(&args[1]) {
         let exists = hash.is_some_and(|h| h.contains_key(&args[2][..]));
         ctx.out.int(i64::from(exists));
     }
 }
 
 fn hstrlen(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if let Ok(hash) = read(ctx, &args[1]) {
+    if let Ok(hash) = ctx.read::<Hash>(&args[1]) {
         let len = hash.and_then(|h| h.get(&args[2][..])).map_or(0, Str::len);
         ctx.out.int(len as i64);
     }
@@ -210,7 +197,7 @@ fn hstrlen(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(by) = ctx.int_arg(&args[3]) else { return };
     let (key, field, now) = (&args[1], &args[2][..], ctx.now);
-    let current = match read(ctx, key) {
+    let current = match ctx.read::<Hash>(key) {
         Err(()) => return,
         Ok(hash) => match hash.and_then(|h| h.get(field)) {
             None => 0,
@@ -237,7 +224,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         return ctx.error("ERR value is NaN or Infinity");
     }
     let (key, field, now) = (&args[1], &args[2][..], ctx.now);
-    let current = match read(ctx, key) {
+    let current = match ctx.read::<Hash>(key) {
         Err(()) => return,
         Ok(hash) => match hash.and_then(|h| h.get(field)) {
             None => 0.0,
@@ -262,7 +249,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(cursor) = parse_cursor(&args[2]) else { return ctx.error("ERR invalid cursor") };
     let Some(options) = parse_scan_options(ctx, args, 3, false) else { return };
-    let Ok(hash) = read(ctx, &args[1]) else { return };
+    let Ok(hash) = ctx.read::<Hash>(&args[1]) else { return };
     let mut found: Vec<(Str, Str)> = Vec::new();
     let next = match hash {
         Some(hash) => scan_some(hash, cursor, options.count, |field, value| {
@@ -285,11 +272,12 @@ fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 
 /// `HRANDFIELD key [count [WITHVALUES]]`.
 fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let Ok(count) = ctx.random_count(args, Some(b"withvalues")) else { return };
+    if ctx.read::<Hash>(&args[1]).is_err() {
+        return;
+    }
     let (db, now) = (ctx.client.db, ctx.now);
-    let Some(count_arg) = args.get(2) else {
-        if read(ctx, &args[1]).is_err() {
-            return;
-        }
+    let Some((count, with_values)) = count else {
         let (dbs, random) = ctx.store.split_random();
         return match dbs[db].get::<Hash>(&args[1], now) {
             Ok(Some(hash)) => match hash.random(random) {
@@ -299,25 +287,6 @@ fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             _ => ctx.out.null(),
         };
     };
-    let Some(count) = ctx.int_arg(count_arg) else { return };
-    if count == i64::MIN {
-        return ctx.error(
-            "ERR value is out of range, value must between -9223372036854775807 and \
-             9223372036854775807",
-        );
-    }
-    let with_values = match &args[3..] {
-        [] => false,
-        [option] if option.eq_ignore_ascii_case(b"withvalues") => true,
-        _ => return ctx.error(errors::SYNTAX),
-    };
-    let limit = if with_values { MAX_DRAWS / 2 } else { MAX_DRAWS };
-    if count < 0 && count.unsigned_abs() > limit || with_values && count > i64::MAX / 2 {
-        return ctx.error("ERR value is out of range");
-    }
-    if read(ctx, &args[1]).is_err() {
-        return;
-    }
     let resp3 = ctx.out.is_resp3();
     let (dbs, random) = ctx.store.split_random();
     let Ok(Some(hash)) = dbs[db].get::<Hash>(&args[1], now) else {

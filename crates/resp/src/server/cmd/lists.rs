@@ -557,10 +557,7 @@ fn blocking_pop(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: BlockOp) 
     let Ok(deadline) = timeout_arg(ctx, timeout) else { return };
     match pop_first_nonempty(ctx, keys, &op) {
         Ok(true) | Err(()) => {}
-        Ok(false) => {
-            let keys = keys.iter().map(|k| Str::new(k)).collect();
-            wait(ctx, keys, op, deadline);
-        }
+        Ok(false) => wait(ctx, keys, op, deadline),
     }
 }
 
@@ -594,16 +591,18 @@ fn blocking_move(
                 from_left: from.is_left(),
                 to_left: to.is_left(),
             };
-            wait(ctx, vec![Str::new(source)], op, deadline);
+            wait(ctx, &[Bytes::copy_from_slice(source)], op, deadline);
         }
     }
 }
 
-/// Blocks the client, unless it runs inside `EXEC`: then the reply is the timeout's.
-fn wait(ctx: &mut Ctx<'_>, keys: Vec<Str>, op: BlockOp, deadline: Option<i64>) {
+/// Blocks the client on `keys`, unless it runs inside `EXEC`: then the reply is the
+/// timeout's.
+pub(super) fn wait(ctx: &mut Ctx<'_>, keys: &[Bytes], op: BlockOp, deadline: Option<i64>) {
     if ctx.client.in_exec {
         return ctx.out.null_array();
     }
+    let keys = keys.iter().map(|k| Str::new(k)).collect();
     let blocked = Blocked { db: ctx.client.db, keys, op, resp3: ctx.client.resp3, deadline };
     block(ctx.store, ctx.client.id, blocked);
     ctx.client.blocked = true;

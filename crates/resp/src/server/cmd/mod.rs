@@ -18,8 +18,9 @@ use bytes::Bytes;
 use super::client::Client;
 use super::db::Db;
 use super::reply::Reply;
+use super::sample::MAX_DRAWS;
 use super::store::Store;
-use super::value::{Str, Value, WrongType};
+use super::value::{Kind, Str, Value, WrongType};
 
 mod connection;
 mod hashes;
@@ -130,6 +131,54 @@ impl<'a> Ctx<'a> {
     /// The string stored at `key` (see [`string_at`]).
     pub(crate) fn read_string(&mut self, key: &[u8]) -> Result<Option<&Str>, WrongType> {
         string_at(self.store, self.client.db, key, self.now)
+    }
+
+    /// The `T` at `key` for reading: `Ok(None)` if there is none, `Err` after replying
+    /// `WRONGTYPE` if the key holds another type.
+    pub(crate) fn read<T: Kind>(&mut self, key: &[u8]) -> Result<Option<&T>, ()> {
+        match self.store.dbs[self.client.db].get::<T>(key, self.now) {
+            Ok(value) => Ok(value),
+            Err(WrongType) => {
+                self.store.stats.total_error_replies += 1;
+                self.out.error(errors::WRONGTYPE);
+                Err(())
+            }
+        }
+    }
+
+    /// Parses the optional `count [WITH...]` of `HRANDFIELD`, `SRANDMEMBER` and
+    /// `ZRANDMEMBER` (`with` names the flag, if the command has one): `Ok(None)` without a
+    /// count, `Err` after replying with Redis's error.
+    pub(crate) fn random_count(
+        &mut self,
+        args: &[Bytes],
+        with: Option<&[u8]>,
+    ) -> Result<Option<(i64, bool)>, ()> {
+        let Some(count) = args.get(2) else { return Ok(None) };
+        let count = self.int_arg(count).ok_or(())?;
+        if count == i64::MIN {
+            self.error(
+                "ERR value is out of range, value must between -9223372036854775807 and \
+                 9223372036854775807",
+            );
+            return Err(());
+        }
+        let flag = match (&args[3..], with) {
+            ([], _) => false,
+            ([option], Some(with)) if option.eq_ignore_ascii_case(with) => true,
+            _ => {
+                self.error(errors::SYNTAX);
+                return Err(());
+            }
+        };
+        // Redis bounds WITH... counts so that twice the count fits; this server also bounds
+        // draws with repetition (see `sample::MAX_DRAWS`).
+        let limit = if flag { MAX_DRAWS / 2 } else { MAX_DRAWS };
+        if (count < 0 && count.unsigned_abs() > limit) || (flag && count > i64::MAX / 2) {
+            self.error("ERR value is out of range");
+            return Err(());
+        }
+        Ok(Some((count, flag)))
     }
 
     /// Writes `WRONGTYPE`.

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::keys::{parse_cursor, parse_scan_options, scan_some};
 use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_int};
 use crate::server::glob;
-use crate::server::sample::{self, MAX_DRAWS};
+use crate::server::sample;
 use crate::server::value::{Set, Str, Value};
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -34,19 +34,6 @@ pub(super) const COMMANDS: &[Command] = &[
     command("sscan", -3, READONLY, (1, 1, 1), "@read @set @slow", sscan),
 ];
 
-/// The set at `key` for reading, or `Err` after replying `WRONGTYPE`.
-fn read<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c Set>, ()> {
-    let now = ctx.now;
-    match ctx.store.dbs[ctx.client.db].get::<Set>(key, now) {
-        Ok(set) => Ok(set),
-        Err(_) => {
-            ctx.store.stats.total_error_replies += 1;
-            ctx.out.error(errors::WRONGTYPE);
-            Err(())
-        }
-    }
-}
-
 fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let now = ctx.now;
     let Ok(set) = ctx.db().get_or_create::<Set>(&args[1], now) else {
@@ -64,7 +51,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 
 fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let (key, now) = (&args[1], ctx.now);
-    match read(ctx, key) {
+    match ctx.read::<Set>(key) {
         Err(()) => return,
         Ok(set) if !set.is_some_and(|s| args[2..].iter().any(|m| s.contains_key(&m[..]))) => {
             return ctx.out.int(0);
@@ -106,7 +93,7 @@ fn smembers(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn sismember(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if let Ok(set) = read(ctx, &args[1]) {
+    if let Ok(set) = ctx.read::<Set>(&args[1]) {
         let member = set.is_some_and(|s| s.contains_key(&args[2][..]));
         ctx.out.int(i64::from(member));
     }
@@ -126,7 +113,7 @@ fn smismember(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn scard(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if let Ok(set) = read(ctx, &args[1]) {
+    if let Ok(set) = ctx.read::<Set>(&args[1]) {
         let len = set.map_or(0, Set::len);
         ctx.out.int(len as i64);
     }
@@ -143,7 +130,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         _ => return ctx.error(errors::SYNTAX),
     };
     let (key, db, now) = (&args[1], ctx.client.db, ctx.now);
-    let len = match read(ctx, key) {
+    let len = match ctx.read::<Set>(key) {
         Err(()) => return,
         Ok(None) if count.is_some() => return ctx.out.set_len(0),
         Ok(None) => return ctx.out.null(),
@@ -177,25 +164,10 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 /// `SRANDMEMBER key [count]`: random members, distinct for a positive count, with repeats
 /// for a negative one.
 fn srandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let count = match &args[2..] {
-        [] => None,
-        [count] => {
-            let Some(count) = ctx.int_arg(count) else { return };
-            if count == i64::MIN {
-                return ctx.error(
-                    "ERR value is out of range, value must between -9223372036854775807 and \
-                     9223372036854775807",
-                );
-            }
-            if count < 0 && count.unsigned_abs() > MAX_DRAWS {
-                return ctx.error("ERR value is out of range");
-            }
-            Some(count)
-        }
-        _ => return ctx.error(errors::SYNTAX),
-    };
+    let Ok(count) = ctx.random_count(args, None) else { return };
+    let count = count.map(|(count, _)| count);
     let (key, db, now) = (&args[1], ctx.client.db, ctx.now);
-    if read(ctx, key).is_err() {
+    if ctx.read::<Set>(key).is_err() {
         return;
     }
     let (dbs, random) = ctx.store.split_random();
@@ -397,7 +369,7 @@ fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(cursor) = parse_cursor(&args[2]) else { return ctx.error("ERR invalid cursor") };
     let Some(options) = parse_scan_options(ctx, args, 3, false) else { return };
-    let Ok(set) = read(ctx, &args[1]) else { return };
+    let Ok(set) = ctx.read::<Set>(&args[1]) else { return };
     let mut found: Vec<Str> = Vec::new();
     let next = match set {
         Some(set) => scan_some(set, cursor, options.count, |member, ()| {

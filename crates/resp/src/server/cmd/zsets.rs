@@ -12,11 +12,11 @@ use super::keys::{parse_cursor, parse_scan_options, scan_some};
 use super::{
     Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
 };
-use crate::server::blocking::{BlockOp, Blocked, block};
+use crate::server::blocking::BlockOp;
 use crate::server::db::Db;
 use crate::server::glob;
 use crate::server::reply::Reply;
-use crate::server::sample::{self, MAX_DRAWS};
+use crate::server::sample;
 use crate::server::value::{Set, Str, Value};
 use crate::server::zset::{LexRange, ScoreRange, SortedSet};
 
@@ -81,19 +81,6 @@ pub(super) const COMMANDS: &[Command] = &[
 
 const NOT_A_FLOAT_RANGE: &str = "ERR min or max is not a float";
 const NOT_A_LEX_RANGE: &str = "ERR min or max not valid string range item";
-
-/// The sorted set at `key` for reading, or `Err` after replying `WRONGTYPE`.
-fn read<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c SortedSet>, ()> {
-    let now = ctx.now;
-    match ctx.store.dbs[ctx.client.db].get::<SortedSet>(key, now) {
-        Ok(zset) => Ok(zset),
-        Err(_) => {
-            ctx.store.stats.total_error_replies += 1;
-            ctx.out.error(errors::WRONGTYPE);
-            Err(())
-        }
-    }
-}
 
 /// Writes `(member, score)` pairs: flat in RESP2, as `[member, score]` arrays in RESP3 when
 /// `scores` is set; members only when it is not.
@@ -222,7 +209,7 @@ fn remove_if_empty(db: &mut Db, key: &[u8], now: i64) {
 
 fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let (key, now) = (&args[1], ctx.now);
-    match read(ctx, key) {
+    match ctx.read::<SortedSet>(key) {
         Err(()) => return,
         Ok(z) if !z.is_some_and(|z| args[2..].iter().any(|m| z.score(m).is_some())) => {
             return ctx.out.int(0);
@@ -240,7 +227,7 @@ fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn zscore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if let Ok(zset) = read(ctx, &args[1]) {
+    if let Ok(zset) = ctx.read::<SortedSet>(&args[1]) {
         match zset.and_then(|z| z.score(&args[2])) {
             Some(score) => ctx.out.double(score),
             None => ctx.out.null(),
@@ -249,7 +236,7 @@ fn zscore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn zmscore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Ok(zset) = read(ctx, &args[1]) else { return };
+    let Ok(zset) = ctx.read::<SortedSet>(&args[1]) else { return };
     let scores: Vec<Option<f64>> =
         args[2..].iter().map(|m| zset.and_then(|z| z.score(m))).collect();
     ctx.out.array_len(scores.len());
@@ -262,7 +249,7 @@ fn zmscore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn zcard(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if let Ok(zset) = read(ctx, &args[1]) {
+    if let Ok(zset) = ctx.read::<SortedSet>(&args[1]) {
         let len = zset.map_or(0, SortedSet::len);
         ctx.out.int(len as i64);
     }
@@ -272,7 +259,7 @@ fn zcount(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(range) = ScoreRange::parse(&args[2], &args[3]) else {
         return ctx.error(NOT_A_FLOAT_RANGE);
     };
-    if let Ok(zset) = read(ctx, &args[1]) {
+    if let Ok(zset) = ctx.read::<SortedSet>(&args[1]) {
         let count = zset.map_or(0, |z| z.by_score(&range, false).count());
         ctx.out.int(count as i64);
     }
@@ -282,7 +269,7 @@ fn zlexcount(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(range) = LexRange::parse(&args[2], &args[3]) else {
         return ctx.error(NOT_A_LEX_RANGE);
     };
-    if let Ok(zset) = read(ctx, &args[1]) {
+    if let Ok(zset) = ctx.read::<SortedSet>(&args[1]) {
         let count = zset.map_or(0, |z| z.by_lex(&range, false).count());
         ctx.out.int(count as i64);
     }
@@ -297,7 +284,7 @@ fn zrevrank(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn rank(ctx: &mut Ctx<'_>, args: &[Bytes], reverse: bool) {
-    let Ok(zset) = read(ctx, &args[1]) else { return };
+    let Ok(zset) = ctx.read::<SortedSet>(&args[1]) else { return };
     let rank =
         zset.and_then(|z| z.rank(&args[2]).map(|r| if reverse { z.len() - 1 - r } else { r }));
     match rank {
@@ -511,7 +498,7 @@ fn remove_range(ctx: &mut Ctx<'_>, args: &[Bytes], by: By) {
     let query = query(by, false);
     let Some(bounds) = parse_bounds(ctx, &query, &args[2], &args[3]) else { return };
     let (key, now) = (&args[1], ctx.now);
-    let doomed: Vec<Str> = match read(ctx, key) {
+    let doomed: Vec<Str> = match ctx.read::<SortedSet>(key) {
         Err(()) => return,
         Ok(None) => return ctx.out.int(0),
         Ok(Some(zset)) => {
@@ -618,7 +605,7 @@ fn zpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) {
         },
         _ => return ctx.error(errors::SYNTAX),
     };
-    match read(ctx, &args[1]) {
+    match ctx.read::<SortedSet>(&args[1]) {
         Err(()) => return,
         Ok(None) => return ctx.out.array_len(0),
         Ok(Some(_)) if count == Some(0) => return ctx.out.array_len(0),
@@ -673,7 +660,7 @@ fn parse_mpop<'a>(ctx: &mut Ctx<'_>, args: &'a [Bytes]) -> Option<(&'a [Bytes], 
 /// `WRONGTYPE`.
 fn pop_first(ctx: &mut Ctx<'_>, keys: &[Bytes], op: &BlockOp) -> Result<bool, ()> {
     for key in keys {
-        match read(ctx, key) {
+        match ctx.read::<SortedSet>(key) {
             Err(()) => return Err(()),
             Ok(None) => continue,
             Ok(Some(_)) => {
@@ -713,13 +700,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn blocking_pop(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: BlockOp) {
     let Ok(deadline) = super::lists::timeout_arg(ctx, timeout) else { return };
     if let Ok(false) = pop_first(ctx, keys, &op) {
-        if ctx.client.in_exec {
-            return ctx.out.null_array();
-        }
-        let keys = keys.iter().map(|k| Str::new(k)).collect();
-        let blocked = Blocked { db: ctx.client.db, keys, op, resp3: ctx.client.resp3, deadline };
-        block(ctx.store, ctx.client.id, blocked);
-        ctx.client.blocked = true;
+        super::lists::wait(ctx, keys, op, deadline);
     }
 }
 
@@ -1013,11 +994,12 @@ fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`.
 fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let (db, now) = (ctx.client.db, ctx.now);
-    if read(ctx, &args[1]).is_err() {
+    let Ok(count) = ctx.random_count(args, Some(b"withscores")) else { return };
+    if ctx.read::<SortedSet>(&args[1]).is_err() {
         return;
     }
-    let Some(count_arg) = args.get(2) else {
+    let (db, now) = (ctx.client.db, ctx.now);
+    let Some((count, scores)) = count else {
         let (dbs, random) = ctx.store.split_random();
         return match dbs[db].get::<SortedSet>(&args[1], now) {
             Ok(Some(zset)) => match zset.scores().random(random) {
@@ -1027,22 +1009,6 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             _ => ctx.out.null(),
         };
     };
-    let Some(count) = ctx.int_arg(count_arg) else { return };
-    if count == i64::MIN {
-        return ctx.error(
-            "ERR value is out of range, value must between -9223372036854775807 and \
-             9223372036854775807",
-        );
-    }
-    let scores = match &args[3..] {
-        [] => false,
-        [option] if option.eq_ignore_ascii_case(b"withscores") => true,
-        _ => return ctx.error(errors::SYNTAX),
-    };
-    let limit = if scores { MAX_DRAWS / 2 } else { MAX_DRAWS };
-    if (count < 0 && count.unsigned_abs() > limit) || (scores && count > i64::MAX / 2) {
-        return ctx.error("ERR value is out of range");
-    }
     let (dbs, random) = ctx.store.split_random();
     let Ok(Some(zset)) = dbs[db].get::<SortedSet>(&args[1], now) else {
         return ctx.out.array_len(0);
@@ -1061,7 +1027,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn zscan(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(cursor) = parse_cursor(&args[2]) else { return ctx.error("ERR invalid cursor") };
     let Some(options) = parse_scan_options(ctx, args, 3, false) else { return };
-    let Ok(zset) = read(ctx, &args[1]) else { return };
+    let Ok(zset) = ctx.read::<SortedSet>(&args[1]) else { return };
     let mut found: Vec<(Str, f64)> = Vec::new();
     let next = match zset {
         Some(zset) => scan_some(zset.scores(), cursor, options.count, |member, &score| {
