@@ -4,10 +4,14 @@ use std::hash::Hash;
 
 use bytes::Bytes;
 
-use super::{Command, Ctx, FAST, READONLY, WRITE, command, errors};
+use super::connection::container;
+use super::{
+    Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, subcommand, with_subcommands,
+};
 use crate::server::dict::Dict;
 use crate::server::glob;
-use crate::server::value::Str;
+use crate::server::store::DATABASES;
+use crate::server::value::{Str, Value};
 
 pub(super) const COMMANDS: &[Command] = &[
     command("del", -2, WRITE, (1, -1, 1), "@keyspace @write @slow", del),
@@ -25,6 +29,19 @@ pub(super) const COMMANDS: &[Command] = &[
     command("persist", 2, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", persist),
     command("rename", 3, WRITE, (1, 2, 1), "@keyspace @write @slow", rename),
     command("renamenx", 3, WRITE | FAST, (1, 2, 1), "@keyspace @write @fast", renamenx),
+    command("copy", -3, WRITE | DENYOOM, (1, 2, 1), "@keyspace @write @slow", copy),
+    with_subcommands(
+        "object",
+        -2,
+        0,
+        "@slow",
+        container,
+        &[
+            subcommand("object|refcount", "refcount", 3, READONLY, object_refcount),
+            subcommand("object|encoding", "encoding", 3, READONLY, object_encoding),
+            subcommand("object|idletime", "idletime", 3, READONLY, object_idletime),
+        ],
+    ),
     command("keys", 2, READONLY, (0, 0, 0), "@keyspace @read @slow @dangerous", keys),
     command("scan", -2, READONLY, (0, 0, 0), "@keyspace @read @slow", scan),
     command("randomkey", 1, READONLY, (0, 0, 0), "@keyspace @read @slow", randomkey),
@@ -330,6 +347,84 @@ fn scan(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     ctx.out.array_len(found.len());
     for key in found {
         ctx.out.bulk(key.as_bytes());
+    }
+}
+
+/// `COPY source destination [DB index] [REPLACE]`: copies the value and its TTL.
+fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let (source_db, now) = (ctx.client.db, ctx.now);
+    let mut target_db = source_db;
+    let mut replace = false;
+    let mut at = 3;
+    while at < args.len() {
+        if args[at].eq_ignore_ascii_case(b"replace") {
+            replace = true;
+        } else if args[at].eq_ignore_ascii_case(b"db") && at + 1 < args.len() {
+            let Some(index) = ctx.int_arg(&args[at + 1]) else { return };
+            if i32::try_from(index).is_err() {
+                return ctx.error(errors::NOT_INTEGER);
+            }
+            match usize::try_from(index).ok().filter(|&i| i < DATABASES) {
+                Some(index) => target_db = index,
+                None => return ctx.error(errors::DB_RANGE),
+            }
+            at += 1;
+        } else {
+            return ctx.error(errors::SYNTAX);
+        }
+        at += 1;
+    }
+    let (source, destination) = (&args[1], &args[2]);
+    if source_db == target_db && source == destination {
+        return ctx.error("ERR source and destination objects are the same");
+    }
+    let dbs = &mut ctx.store.dbs;
+    let Some(value) = dbs[source_db].lookup(source, now).cloned() else {
+        return ctx.out.int(0);
+    };
+    let expire = dbs[source_db].expire_at(source);
+    let target = &mut dbs[target_db];
+    if target.exists(destination, now) && !replace {
+        return ctx.out.int(0);
+    }
+    target.set(destination, value, false);
+    if let Some(at) = expire {
+        target.set_expire(destination, at);
+    }
+    ctx.out.int(1);
+}
+
+/// `OBJECT REFCOUNT key`: values are never shared here, so 1 (null for a missing key).
+fn object_refcount(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let now = ctx.now;
+    match ctx.db().lookup(&args[2], now) {
+        Some(_) => ctx.out.int(1),
+        None => ctx.out.null(),
+    }
+}
+
+/// `OBJECT ENCODING key`: the name of the representation Redis would report for the
+/// structure used here (this server has one representation per type, plus inline strings).
+fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let now = ctx.now;
+    let name = match ctx.db().lookup(&args[2], now) {
+        None => return ctx.out.null(),
+        Some(Value::Str(s)) if crate::number::parse_i64(s.as_bytes()).is_some() => "int",
+        Some(Value::Str(Str::Inline { .. })) => "embstr",
+        Some(Value::Str(_)) => "raw",
+        Some(Value::List(_)) => "quicklist",
+        Some(Value::Hash(_) | Value::Set(_)) => "hashtable",
+        Some(Value::ZSet(_)) => "skiplist",
+    };
+    ctx.out.bulk(name.as_bytes());
+}
+
+/// `OBJECT IDLETIME key`: access times are not tracked; 0 for a present key.
+fn object_idletime(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let now = ctx.now;
+    match ctx.db().lookup(&args[2], now) {
+        Some(_) => ctx.out.int(0),
+        None => ctx.out.null(),
     }
 }
 
