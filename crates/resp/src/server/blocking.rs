@@ -94,15 +94,13 @@ pub(crate) fn unblock(store: &mut Store, id: u64) -> Option<Blocked> {
     Some(blocked)
 }
 
-/// Unblocks client `id` because its deadline passed, writing the timeout reply into `out`.
-/// Returns false if it was no longer blocked (it was served in the meantime).
-pub(crate) fn time_out(store: &mut Store, id: u64, out: &mut Reply<'_>) -> bool {
-    if unblock(store, id).is_none() {
-        return false;
+/// Unblocks client `id` because its deadline passed, writing the timeout reply into `out`;
+/// nothing if it was served in the meantime.
+pub(crate) fn time_out(store: &mut Store, id: u64, out: &mut Reply<'_>) {
+    if unblock(store, id).is_some() {
+        // Redis answers a timed-out pop with a null array, even for BLMOVE.
+        out.null_array();
     }
-    // Redis answers a timed-out list pop with a null array, even for BLMOVE.
-    out.null_array();
-    true
 }
 
 /// `CLIENT UNBLOCK`: unblocks client `id` as if it timed out, or with an `-UNBLOCKED` error;

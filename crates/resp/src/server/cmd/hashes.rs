@@ -46,7 +46,7 @@ pub(super) const COMMANDS: &[Command] = &[
 /// older `HMSET` (replies `OK`).
 fn hset(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if args.len() % 2 == 1 {
-        let name = if args[0].eq_ignore_ascii_case(b"hset") { "hset" } else { "hmset" };
+        let name = ctx.client.last_command;
         return ctx.error(&format!("ERR wrong number of arguments for '{name}' command"));
     }
     let now = ctx.now;
@@ -63,7 +63,7 @@ fn hset(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             }
         }
     }
-    if args[0].eq_ignore_ascii_case(b"hset") { ctx.out.int(created) } else { ctx.out.ok() }
+    if ctx.client.last_command == "hset" { ctx.out.int(created) } else { ctx.out.ok() }
 }
 
 fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) {

@@ -9,10 +9,9 @@
 
 use bytes::Bytes;
 
-use super::{
-    Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
-};
-use crate::server::blocking::{BlockOp, Blocked, block};
+use super::pops::{blocking_pop, parse_mpop, pop_first, timeout_arg, wait};
+use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors};
+use crate::server::blocking::BlockOp;
 use crate::server::db::Db;
 use crate::server::reply::Reply;
 use crate::server::value::{List, Str, WrongType};
@@ -98,35 +97,6 @@ fn remove_if_empty(db: &mut Db, key: &[u8], now: i64) {
     }
 }
 
-/// Parses an integer argument in `min..=max`, or replies with `message` (Redis's
-/// `getRangeLongFromObjectOrReply` with a message: one text for both failures).
-fn ranged_arg(ctx: &mut Ctx<'_>, arg: &[u8], min: i64, max: i64, message: &str) -> Option<i64> {
-    let value = parse_int(arg).filter(|v| (min..=max).contains(v));
-    if value.is_none() {
-        ctx.error(message);
-    }
-    value
-}
-
-/// A blocking command's timeout in seconds (fractions allowed), as an absolute deadline in
-/// Unix milliseconds; `None` for 0, which waits forever.
-pub(super) fn timeout_arg(ctx: &mut Ctx<'_>, arg: &[u8]) -> Result<Option<i64>, ()> {
-    let Some(seconds) = parse_float(arg) else {
-        ctx.error("ERR timeout is not a float or out of range");
-        return Err(());
-    };
-    let ms = (seconds * 1000.0).ceil();
-    if ms < 0.0 {
-        ctx.error("ERR timeout is negative");
-        return Err(());
-    }
-    if !ms.is_finite() || ms >= i64::MAX as f64 / 2.0 {
-        ctx.error("ERR timeout is out of range");
-        return Err(());
-    }
-    Ok((ms > 0.0).then(|| ctx.now.saturating_add(ms as i64)))
-}
-
 /// Normalises Redis's inclusive `start..=stop` (negative counts from the tail) against a list
 /// of `len`: the index range to visit, empty if nothing is in range.
 fn clamp_range(start: i64, stop: i64, len: usize) -> std::ops::Range<usize> {
@@ -192,16 +162,10 @@ fn rpop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 /// `[LR]POP key [count]`: one element as a bulk, or with a count, an array of up to `count`.
 fn pop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) {
     if args.len() > 3 {
-        return ctx.error(&format!("ERR wrong number of arguments for '{}' command", name(end)));
+        let name = ctx.client.last_command;
+        return ctx.error(&format!("ERR wrong number of arguments for '{name}' command"));
     }
-    let count = match args.get(2) {
-        Some(arg) => {
-            let message = "ERR value is out of range, must be positive";
-            let Some(count) = ranged_arg(ctx, arg, 0, i64::MAX, message) else { return };
-            Some(count as usize)
-        }
-        None => None,
-    };
+    let Ok(count) = ctx.optional_count(args) else { return };
     let (key, now) = (&args[1], ctx.now);
     let list = match ctx.store.dbs[ctx.client.db].get_mut::<List>(key, now) {
         Ok(Some(list)) => list,
@@ -226,10 +190,6 @@ fn pop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) {
         }
     }
     remove_if_empty(ctx.db(), key, now);
-}
-
-fn name(end: End) -> &'static str {
-    if end.is_left() { "lpop" } else { "rpop" }
 }
 
 fn llen(ctx: &mut Ctx<'_>, args: &[Bytes]) {
@@ -381,16 +341,12 @@ fn lpos(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             }
             b"count" if has_value => {
                 let message = "ERR COUNT can't be negative";
-                let Some(value) = ranged_arg(ctx, &args[at + 1], 0, i64::MAX, message) else {
-                    return;
-                };
+                let Some(value) = ctx.int_in(&args[at + 1], 0, message) else { return };
                 count = Some(value as usize);
             }
             b"maxlen" if has_value => {
                 let message = "ERR MAXLEN can't be negative";
-                let Some(value) = ranged_arg(ctx, &args[at + 1], 0, i64::MAX, message) else {
-                    return;
-                };
+                let Some(value) = ctx.int_in(&args[at + 1], 0, message) else { return };
                 maxlen = value as usize;
             }
             _ => return ctx.error(errors::SYNTAX),
@@ -480,38 +436,11 @@ fn move_and_reply(ctx: &mut Ctx<'_>, source: &[u8], destination: &[u8], from: En
     }
 }
 
-/// `LMPOP numkeys key... LEFT|RIGHT [COUNT count]` and the blocking form's arguments after
-/// the timeout: the keys, the end and the count.
-fn parse_mpop<'a>(ctx: &mut Ctx<'_>, args: &'a [Bytes]) -> Option<(&'a [Bytes], End, usize)> {
-    let message = "ERR numkeys should be greater than 0";
-    let numkeys = ranged_arg(ctx, &args[0], 1, i64::MAX, message)? as usize;
-    let Some(end_at) = numkeys.checked_add(1).filter(|&at| at < args.len()) else {
-        ctx.error(errors::SYNTAX);
-        return None;
-    };
-    let Some(end) = End::parse(&args[end_at]) else {
-        ctx.error(errors::SYNTAX);
-        return None;
-    };
-    let count = match &args[end_at + 1..] {
-        [] => 1,
-        [option, value] if option.eq_ignore_ascii_case(b"count") => {
-            let message = "ERR count should be greater than 0";
-            ranged_arg(ctx, value, 1, i64::MAX, message)? as usize
-        }
-        _ => {
-            ctx.error(errors::SYNTAX);
-            return None;
-        }
-    };
-    Some((&args[1..end_at], end, count))
-}
+const ENDS: [&[u8]; 2] = [b"left", b"right"];
 
 fn lmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some((keys, end, count)) = parse_mpop(ctx, &args[1..]) else { return };
-    if let Ok(false) =
-        pop_first_nonempty(ctx, keys, &BlockOp::PopMany { left: end.is_left(), count })
-    {
+    let Some((keys, left, count)) = parse_mpop(ctx, &args[1..], ENDS) else { return };
+    if let Ok(false) = pop_first(ctx, keys, &BlockOp::PopMany { left, count }) {
         ctx.out.null_array();
     }
 }
@@ -527,38 +456,8 @@ fn brpop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 
 fn blmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     // The timeout is parsed after the other arguments, as in Redis.
-    let Some((keys, end, count)) = parse_mpop(ctx, &args[2..]) else { return };
-    blocking_pop(ctx, keys, &args[1], BlockOp::PopMany { left: end.is_left(), count });
-}
-
-/// Pops from the first of `keys` that holds a list, replying as `op` says; `Ok(false)` if all
-/// are empty, `Err` after replying `WRONGTYPE`.
-fn pop_first_nonempty(ctx: &mut Ctx<'_>, keys: &[Bytes], op: &BlockOp) -> Result<bool, ()> {
-    let (db, now) = (ctx.client.db, ctx.now);
-    for key in keys {
-        match ctx.store.dbs[db].get::<List>(key, now) {
-            Err(_) => {
-                ctx.wrong_type();
-                return Err(());
-            }
-            Ok(None) => continue,
-            Ok(Some(_)) => {
-                serve_blocked_list(&mut ctx.store.dbs[db], key, op, &mut ctx.out, now);
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
-}
-
-/// `BLPOP`, `BRPOP`, `BLMPOP`: pop now if any key has elements, else block (or, inside
-/// `EXEC`, where nothing may block, answer as a timeout would).
-fn blocking_pop(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: BlockOp) {
-    let Ok(deadline) = timeout_arg(ctx, timeout) else { return };
-    match pop_first_nonempty(ctx, keys, &op) {
-        Ok(true) | Err(()) => {}
-        Ok(false) => wait(ctx, keys, op, deadline),
-    }
+    let Some((keys, left, count)) = parse_mpop(ctx, &args[2..], ENDS) else { return };
+    blocking_pop(ctx, keys, &args[1], BlockOp::PopMany { left, count });
 }
 
 fn blmove(ctx: &mut Ctx<'_>, args: &[Bytes]) {
@@ -594,18 +493,6 @@ fn blocking_move(
             wait(ctx, &[Bytes::copy_from_slice(source)], op, deadline);
         }
     }
-}
-
-/// Blocks the client on `keys`, unless it runs inside `EXEC`: then the reply is the
-/// timeout's.
-pub(super) fn wait(ctx: &mut Ctx<'_>, keys: &[Bytes], op: BlockOp, deadline: Option<i64>) {
-    if ctx.client.in_exec {
-        return ctx.out.null_array();
-    }
-    let keys = keys.iter().map(|k| Str::new(k)).collect();
-    let blocked = Blocked { db: ctx.client.db, keys, op, resp3: ctx.client.resp3, deadline };
-    block(ctx.store, ctx.client.id, blocked);
-    ctx.client.blocked = true;
 }
 
 /// Performs `op` on the list at `key` for a blocked client, writing its reply to `out`.

@@ -26,12 +26,14 @@ mod connection;
 mod hashes;
 mod keys;
 mod lists;
+mod pops;
 mod server;
 mod sets;
 mod strings;
 mod transaction;
 mod zsets;
 
+pub(crate) use pops::serve_blocked;
 pub(crate) use transaction::unwatch_all;
 pub(crate) use zsets::PopShape;
 
@@ -146,6 +148,32 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Parses an integer argument of at least `min`, or replies with `message` (Redis's
+    /// `getRangeLongFromObjectOrReply` with a message: one text for both failures).
+    pub(crate) fn int_in(&mut self, arg: &[u8], min: i64, message: &str) -> Option<i64> {
+        let value = parse_int(arg).filter(|&v| v >= min);
+        if value.is_none() {
+            self.error(message);
+        }
+        value
+    }
+
+    /// Parses the optional `count` of `LPOP`, `SPOP`, `ZPOPMIN` and the like in `args[2..]`:
+    /// `Ok(None)` without one, `Err` after replying with Redis's error.
+    pub(crate) fn optional_count(&mut self, args: &[Bytes]) -> Result<Option<usize>, ()> {
+        match &args[2..] {
+            [] => Ok(None),
+            [count] => {
+                let message = "ERR value is out of range, must be positive";
+                self.int_in(count, 0, message).map(|n| Some(n as usize)).ok_or(())
+            }
+            _ => {
+                self.error(errors::SYNTAX);
+                Err(())
+            }
+        }
+    }
+
     /// Parses the optional `count [WITH...]` of `HRANDFIELD`, `SRANDMEMBER` and
     /// `ZRANDMEMBER` (`with` names the flag, if the command has one): `Ok(None)` without a
     /// count, `Err` after replying with Redis's error.
@@ -248,24 +276,6 @@ pub(crate) fn parse_float(text: &[u8]) -> Option<f64> {
     }
     let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
     (!value.is_nan()).then_some(value)
-}
-
-/// Performs a blocked client's operation on `key`, writing its reply to `out`; false, doing
-/// nothing, if `key` does not hold the type the operation pops from.
-pub(crate) fn serve_blocked(
-    db: &mut Db,
-    key: &[u8],
-    op: &crate::server::blocking::BlockOp,
-    out: &mut Reply<'_>,
-    now: i64,
-) -> bool {
-    use crate::server::blocking::BlockOp;
-    match op {
-        BlockOp::ZPop { .. } => zsets::serve_blocked_zset(db, key, op, out, now),
-        BlockOp::Pop { .. } | BlockOp::PopMany { .. } | BlockOp::Move { .. } => {
-            lists::serve_blocked_list(db, key, op, out, now)
-        }
-    }
 }
 
 /// Every command, sorted by name.

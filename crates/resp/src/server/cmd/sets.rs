@@ -9,8 +9,9 @@
 use bytes::Bytes;
 
 use super::keys::{parse_cursor, parse_scan_options, scan_some};
-use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_int};
+use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors};
 use crate::server::glob;
+use crate::server::reply::Reply;
 use crate::server::sample;
 use crate::server::value::{Set, Str, Value};
 
@@ -72,10 +73,10 @@ fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 /// Writes `members` as a set reply (`~` in RESP3).
-fn reply_members<'m>(ctx: &mut Ctx<'_>, len: usize, members: impl Iterator<Item = &'m Str>) {
-    ctx.out.set_len(len);
+fn reply_members<'m>(out: &mut Reply<'_>, len: usize, members: impl Iterator<Item = &'m Str>) {
+    out.set_len(len);
     for member in members {
-        ctx.out.bulk(member.as_bytes());
+        out.bulk(member.as_bytes());
     }
 }
 
@@ -83,10 +84,8 @@ fn smembers(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let now = ctx.now;
     match ctx.store.dbs[ctx.client.db].get::<Set>(&args[1], now) {
         Ok(set) => {
-            ctx.out.set_len(set.map_or(0, Set::len));
-            for member in set.into_iter().flat_map(Set::keys) {
-                ctx.out.bulk(member.as_bytes());
-            }
+            let len = set.map_or(0, Set::len);
+            reply_members(&mut ctx.out, len, set.into_iter().flat_map(Set::keys));
         }
         Err(_) => ctx.wrong_type(),
     }
@@ -121,14 +120,7 @@ fn scard(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 
 /// `SPOP key [count]`: removes and returns random members.
 fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let count = match &args[2..] {
-        [] => None,
-        [count] => match parse_int(count).filter(|&n| n >= 0) {
-            Some(n) => Some(n as usize),
-            None => return ctx.error("ERR value is out of range, must be positive"),
-        },
-        _ => return ctx.error(errors::SYNTAX),
-    };
+    let Ok(count) = ctx.optional_count(args) else { return };
     let (key, db, now) = (&args[1], ctx.client.db, ctx.now);
     let len = match ctx.read::<Set>(key) {
         Err(()) => return,
@@ -157,7 +149,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 ctx.out.bulk(member.as_bytes());
             }
         }
-        Some(_) => reply_members(ctx, popped.len(), popped.iter()),
+        Some(_) => reply_members(&mut ctx.out, popped.len(), popped.iter()),
     }
 }
 
@@ -296,7 +288,7 @@ fn combine(sets: &[Option<&Set>], op: Algebra, limit: usize) -> Vec<Str> {
 fn algebra(ctx: &mut Ctx<'_>, keys: &[Bytes], op: Algebra) {
     let Ok(sets) = sources(ctx, keys) else { return };
     let result = combine(&sets, op, usize::MAX);
-    reply_members(ctx, result.len(), result.iter());
+    reply_members(&mut ctx.out, result.len(), result.iter());
 }
 
 /// The `...STORE` forms: the result replaces `destination`; replies with its size.
@@ -340,10 +332,10 @@ fn sdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 /// `SINTERCARD numkeys key... [LIMIT limit]`: the size of the intersection, counting at most
 /// `limit` members (0: no limit).
 fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let numkeys = match parse_int(&args[1]) {
-        Some(n) if n >= 1 => n as usize,
-        _ => return ctx.error("ERR numkeys should be greater than 0"),
+    let Some(numkeys) = ctx.int_in(&args[1], 1, "ERR numkeys should be greater than 0") else {
+        return;
     };
+    let numkeys = numkeys as usize;
     if numkeys > args.len() - 2 {
         return ctx.error("ERR Number of keys can't be greater than number of args");
     }
@@ -353,10 +345,10 @@ fn sintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         if !args[at].eq_ignore_ascii_case(b"limit") || at + 1 >= args.len() {
             return ctx.error(errors::SYNTAX);
         }
-        match parse_int(&args[at + 1]) {
+        match ctx.int_in(&args[at + 1], 0, "ERR LIMIT can't be negative") {
             Some(0) => limit = usize::MAX,
-            Some(n) if n > 0 => limit = n as usize,
-            _ => return ctx.error("ERR LIMIT can't be negative"),
+            Some(n) => limit = n as usize,
+            None => return,
         }
         at += 2;
     }

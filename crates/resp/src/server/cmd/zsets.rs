@@ -9,9 +9,8 @@
 use bytes::Bytes;
 
 use super::keys::{parse_cursor, parse_scan_options, scan_some};
-use super::{
-    Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
-};
+use super::pops::{blocking_pop, parse_mpop, pop_first};
+use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float};
 use crate::server::blocking::BlockOp;
 use crate::server::db::Db;
 use crate::server::glob;
@@ -597,14 +596,7 @@ fn zpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn zpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) {
-    let count = match &args[2..] {
-        [] => None,
-        [count] => match parse_int(count).filter(|&n| n >= 0) {
-            Some(n) => Some(n as usize),
-            None => return ctx.error("ERR value is out of range, must be positive"),
-        },
-        _ => return ctx.error(errors::SYNTAX),
-    };
+    let Ok(count) = ctx.optional_count(args) else { return };
     match ctx.read::<SortedSet>(&args[1]) {
         Err(()) => return,
         Ok(None) => return ctx.out.array_len(0),
@@ -616,66 +608,11 @@ fn zpop(ctx: &mut Ctx<'_>, args: &[Bytes], max: bool) {
     pop_from(&mut ctx.store.dbs[db], &args[1], max, count.unwrap_or(1), shape, &mut ctx.out, now);
 }
 
-/// `[B]ZMPOP`'s `numkeys key... MIN|MAX [COUNT count]` from `args[0]`.
-fn parse_mpop<'a>(ctx: &mut Ctx<'_>, args: &'a [Bytes]) -> Option<(&'a [Bytes], bool, usize)> {
-    let numkeys = match parse_int(&args[0]) {
-        Some(n) if n >= 1 => n as usize,
-        _ => {
-            ctx.error("ERR numkeys should be greater than 0");
-            return None;
-        }
-    };
-    let Some(where_at) = numkeys.checked_add(1).filter(|&at| at < args.len()) else {
-        ctx.error(errors::SYNTAX);
-        return None;
-    };
-    let max = if args[where_at].eq_ignore_ascii_case(b"max") {
-        true
-    } else if args[where_at].eq_ignore_ascii_case(b"min") {
-        false
-    } else {
-        ctx.error(errors::SYNTAX);
-        return None;
-    };
-    let count = match &args[where_at + 1..] {
-        [] => 1,
-        [option, value] if option.eq_ignore_ascii_case(b"count") => {
-            match parse_int(value).filter(|&n| n >= 1) {
-                Some(n) => n as usize,
-                None => {
-                    ctx.error("ERR count should be greater than 0");
-                    return None;
-                }
-            }
-        }
-        _ => {
-            ctx.error(errors::SYNTAX);
-            return None;
-        }
-    };
-    Some((&args[1..where_at], max, count))
-}
-
-/// Pops from the first of `keys` holding a sorted set; `Ok(false)` if none does, `Err` after
-/// `WRONGTYPE`.
-fn pop_first(ctx: &mut Ctx<'_>, keys: &[Bytes], op: &BlockOp) -> Result<bool, ()> {
-    for key in keys {
-        match ctx.read::<SortedSet>(key) {
-            Err(()) => return Err(()),
-            Ok(None) => continue,
-            Ok(Some(_)) => {
-                let (db, now) = (ctx.client.db, ctx.now);
-                serve_blocked_zset(&mut ctx.store.dbs[db], key, op, &mut ctx.out, now);
-                return Ok(true);
-            }
-        }
-    }
-    Ok(false)
-}
+const ENDS: [&[u8]; 2] = [b"min", b"max"];
 
 fn zmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some((keys, max, count)) = parse_mpop(ctx, &args[1..]) else { return };
-    let op = BlockOp::ZPop { max, count, shape: PopShape::KeyAndPairs };
+    let Some((keys, min, count)) = parse_mpop(ctx, &args[1..], ENDS) else { return };
+    let op = BlockOp::ZPop { max: !min, count, shape: PopShape::KeyAndPairs };
     if let Ok(false) = pop_first(ctx, keys, &op) {
         ctx.out.null_array();
     }
@@ -692,27 +629,21 @@ fn bzpopmax(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn bzmpop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some((keys, max, count)) = parse_mpop(ctx, &args[2..]) else { return };
-    let op = BlockOp::ZPop { max, count, shape: PopShape::KeyAndPairs };
+    let Some((keys, min, count)) = parse_mpop(ctx, &args[2..], ENDS) else { return };
+    let op = BlockOp::ZPop { max: !min, count, shape: PopShape::KeyAndPairs };
     blocking_pop(ctx, keys, &args[1], op);
 }
 
-fn blocking_pop(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: BlockOp) {
-    let Ok(deadline) = super::lists::timeout_arg(ctx, timeout) else { return };
-    if let Ok(false) = pop_first(ctx, keys, &op) {
-        super::lists::wait(ctx, keys, op, deadline);
-    }
-}
-
 /// Performs a sorted-set pop for a blocked client; false if `key` holds no sorted set.
-pub(crate) fn serve_blocked_zset(
+pub(super) fn serve_blocked_zset(
     db: &mut Db,
     key: &[u8],
-    op: &BlockOp,
+    max: bool,
+    count: usize,
+    shape: PopShape,
     out: &mut Reply<'_>,
     now: i64,
 ) -> bool {
-    let BlockOp::ZPop { max, count, shape } = *op else { return false };
     if !matches!(db.get::<SortedSet>(key, now), Ok(Some(_))) {
         return false;
     }
@@ -804,7 +735,7 @@ fn parse_algebra<'a>(
     store: bool,
     card: bool,
 ) -> Option<AlgebraQuery<'a>> {
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    let name = ctx.client.last_command;
     let numkeys = ctx.int_arg(&args[at])?;
     if numkeys < 1 {
         ctx.error(&format!("ERR at least 1 input key is needed for '{name}' command"));
@@ -854,14 +785,10 @@ fn parse_algebra<'a>(
             }
             b"withscores" if !store && !card => query.scores = true,
             b"limit" if card && left >= 2 => {
-                match parse_int(&args[i + 1]).filter(|&n| n >= 0) {
-                    Some(0) => query.limit = usize::MAX,
-                    Some(n) => query.limit = n as usize,
-                    None => {
-                        ctx.error("ERR LIMIT can't be negative");
-                        return None;
-                    }
-                }
+                query.limit = match ctx.int_in(&args[i + 1], 0, "ERR LIMIT can't be negative")? {
+                    0 => usize::MAX,
+                    n => n as usize,
+                };
                 i += 1;
             }
             _ => {
