@@ -1,6 +1,9 @@
 //! The state of one connection that only its own commands read or change.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+use tokio::sync::Notify;
 
 use super::cmd::Command;
 use super::value::Str;
@@ -31,11 +34,20 @@ pub(crate) struct Client {
     /// Set by a blocking command that found nothing: the connection stops executing commands
     /// until the store serves or times out the client.
     pub(crate) blocked: bool,
+    /// How many channels and patterns it subscribes to (a copy of the store's count, read on
+    /// every command: in RESP2 a subscribed client may run only pub/sub commands).
+    pub(crate) subscriptions: usize,
+    /// `CLIENT REPLY OFF`: replies are dropped (pub/sub pushes still go out).
+    pub(crate) reply_off: bool,
+    /// `CLIENT REPLY SKIP`: the next command's reply is dropped.
+    pub(crate) skip_next_reply: bool,
+    /// Wakes its connection (the same as in its `ClientInfo`).
+    pub(crate) wake: Arc<Notify>,
 }
 
 impl Client {
     /// A new session; `authenticated` is false when the server requires a password.
-    pub(crate) fn new(id: u64, authenticated: bool) -> Client {
+    pub(crate) fn new(id: u64, authenticated: bool, wake: Arc<Notify>) -> Client {
         Client {
             id,
             db: 0,
@@ -48,6 +60,10 @@ impl Client {
             close_after_reply: false,
             in_exec: false,
             blocked: false,
+            subscriptions: 0,
+            reply_off: false,
+            skip_next_reply: false,
+            wake,
         }
     }
 }

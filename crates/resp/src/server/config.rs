@@ -4,7 +4,8 @@
 //! its current value as text. Parameters fall into three groups:
 //!
 //! - **honoured**: the server reads them (`requirepass`, `maxclients`, `proto-max-bulk-len`,
-//!   `client-query-buffer-limit`, `hz`, ...);
+//!   `client-query-buffer-limit`, `hz`, `notify-keyspace-events`, the `pubsub` class of
+//!   `client-output-buffer-limit`, ...);
 //! - **fixed**: reported but immutable at run time (`port`, `bind`, `databases`);
 //! - **accepted**: tuning knobs for Redis's compact encodings and features this server does not
 //!   have (`list-max-listpack-size`, `lua-time-limit`, ...). They are validated and stored so that
@@ -14,7 +15,7 @@
 use bytes::Bytes;
 
 /// How a parameter's value is checked.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 enum Kind {
     /// An integer in a range.
     Int(i64, i64),
@@ -26,6 +27,8 @@ enum Kind {
     Enum(&'static [&'static str]),
     /// Any text.
     Text,
+    /// Checked (and put in canonical form) by a function of the current and the new value.
+    Special(fn(&str, &str) -> Result<String, String>),
 }
 
 /// Whether `CONFIG SET` may change a parameter.
@@ -105,7 +108,20 @@ impl Default for Config {
                     Mutable,
                     "noeviction",
                 ),
-                p("notify-keyspace-events", None, Text, Mutable, ""),
+                p(
+                    "notify-keyspace-events",
+                    None,
+                    Special(|_, new| super::notify::validate(new)),
+                    Mutable,
+                    "",
+                ),
+                p(
+                    "client-output-buffer-limit",
+                    None,
+                    Special(update_output_limits),
+                    Mutable,
+                    "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+                ),
                 p(
                     "lua-time-limit",
                     Some("busy-reply-threshold"),
@@ -229,7 +245,7 @@ impl Config {
                 )));
             }
             let value_text = String::from_utf8_lossy(value).into_owned();
-            param.value = validate(param.kind, &value_text).map_err(|why| {
+            param.value = validate(param.kind, &param.value, &value_text).map_err(|why| {
                 ConfigError(format!(
                     "ERR CONFIG SET failed (possibly related to argument '{name_text}') - {why}"
                 ))
@@ -245,15 +261,16 @@ impl Config {
         let at =
             self.find(name).ok_or_else(|| ConfigError(format!("unknown parameter '{name}'")))?;
         let param = &mut self.params[at];
-        param.value = validate(param.kind, value).map_err(ConfigError)?;
+        param.value = validate(param.kind, &param.value, value).map_err(ConfigError)?;
         Ok(())
     }
 }
 
 /// Checks `value` against `kind`, returning the value in canonical form.
-fn validate(kind: Kind, value: &str) -> Result<String, String> {
+fn validate(kind: Kind, current: &str, value: &str) -> Result<String, String> {
     match kind {
         Kind::Text => Ok(value.to_string()),
+        Kind::Special(check) => check(current, value),
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
             "yes" => Ok("yes".into()),
             "no" => Ok("no".into()),
@@ -279,6 +296,57 @@ fn validate(kind: Kind, value: &str) -> Result<String, String> {
             in_range(n, min, max)
         }
     }
+}
+
+/// The client classes `client-output-buffer-limit` has, in the order it lists them.
+const CLIENT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// `client-output-buffer-limit`: groups of `<class> <hard> <soft> <soft seconds>`, each
+/// replacing that class's limits and leaving the others as they were (Redis's checks and texts).
+fn update_output_limits(current: &str, new: &str) -> Result<String, String> {
+    let mut limits: Vec<[String; 3]> = CLIENT_CLASSES
+        .iter()
+        .map(|class| {
+            let fields = output_limit(current, class).unwrap_or([0, 0, 0]);
+            fields.map(|n| n.to_string())
+        })
+        .collect();
+    let words: Vec<&str> = new.split_whitespace().collect();
+    if !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    for group in words.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "replica" => 1,
+            name => CLIENT_CLASSES
+                .iter()
+                .position(|c| *c == name)
+                .ok_or("Invalid client class specified in buffer limit configuration.")?,
+        };
+        let memory = |text: &str| parse_memory(text).filter(|n| *n >= 0);
+        let (Some(hard), Some(soft), Some(seconds)) =
+            (memory(group[1]), memory(group[2]), group[3].parse::<i32>().ok().filter(|s| *s >= 0))
+        else {
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()
+            );
+        };
+        limits[class] = [hard.to_string(), soft.to_string(), seconds.to_string()];
+    }
+    let groups: Vec<String> = CLIENT_CLASSES
+        .iter()
+        .zip(&limits)
+        .map(|(class, [hard, soft, seconds])| format!("{class} {hard} {soft} {seconds}"))
+        .collect();
+    Ok(groups.join(" "))
+}
+
+/// The `[hard, soft, soft seconds]` limits of `class` in a `client-output-buffer-limit` value.
+pub(crate) fn output_limit(value: &str, class: &str) -> Option<[u64; 3]> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let group = words.chunks(4).find(|group| group[0] == class)?;
+    let number = |at: usize| group.get(at).and_then(|w| w.parse().ok());
+    Some([number(1)?, number(2)?, number(3)?])
 }
 
 fn in_range(n: i64, min: i64, max: i64) -> Result<String, String> {
@@ -313,7 +381,7 @@ pub(crate) fn parse_memory(text: &str) -> Option<i64> {
 mod tests {
     use bytes::Bytes;
 
-    use super::{Config, parse_memory};
+    use super::{Config, output_limit, parse_memory};
 
     fn change(name: &str, value: &str) -> (Bytes, Bytes) {
         (Bytes::copy_from_slice(name.as_bytes()), Bytes::copy_from_slice(value.as_bytes()))
@@ -339,6 +407,29 @@ mod tests {
         assert_eq!(config.get("hash-max-listpack-entries"), "7");
         let found = config.matching(b"hash-max-*-entries");
         assert_eq!(found, [("hash-max-listpack-entries", "7"), ("hash-max-ziplist-entries", "7")]);
+    }
+
+    #[test]
+    fn output_limits_change_one_class_at_a_time() {
+        let mut config = Config::default();
+        config.set_all(&[change("client-output-buffer-limit", "pubsub 1mb 512kb 5")]).unwrap();
+        assert_eq!(
+            config.get("client-output-buffer-limit"),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 5"
+        );
+        assert_eq!(
+            output_limit(config.get("client-output-buffer-limit"), "pubsub"),
+            Some([1048576, 524288, 5])
+        );
+        for (bad, why) in [
+            ("pubsub 1 2", "Wrong number of arguments"),
+            ("master 1 2 3", "Invalid client class"),
+            ("pubsub 1 2 -3", "Error in hard, soft"),
+            ("pubsub x 2 3", "Error in hard, soft"),
+        ] {
+            let err = config.set_all(&[change("client-output-buffer-limit", bad)]).unwrap_err();
+            assert!(err.0.contains(why), "{bad}: {}", err.0);
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@
 use std::collections::VecDeque;
 
 use super::dict::Dict;
+use super::notify::{self, Event};
 use super::value::{Kind, Str, Value, WrongType};
 
 /// A database: keys, values and expiry times.
@@ -44,6 +45,10 @@ pub(crate) struct Db {
     pub(crate) blocking: Dict<Str, VecDeque<u64>>,
     /// Keys created since the last command while some client was blocked on them.
     pub(crate) ready: Vec<Str>,
+    /// The keyspace event classes to record (none unless notifications are on).
+    pub(crate) notify: u32,
+    /// Keyspace events recorded since they were last published.
+    pub(crate) events: Vec<Event>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -133,6 +138,7 @@ impl Db {
             None => {
                 self.keys.insert_new(Str::new(key), value);
                 self.signal_ready(key);
+                self.notify(notify::NEW, "new", key);
             }
         }
         if !keep_ttl {
@@ -144,6 +150,7 @@ impl Db {
     pub(crate) fn add(&mut self, key: &[u8], value: Value) -> &mut Value {
         self.touch(key);
         self.signal_ready(key);
+        self.notify(notify::NEW, "new", key);
         self.keys.insert_new(Str::new(key), value)
     }
 
@@ -170,6 +177,7 @@ impl Db {
         self.keys.remove(key);
         self.expires.remove(key);
         self.expired += 1;
+        self.notify(notify::EXPIRED, "expired", key);
     }
 
     /// Counts a change of `key` if it is watched.
@@ -302,6 +310,7 @@ impl Db {
             self.remove(to);
             self.keys.insert_new(Str::new(to), value);
             self.signal_ready(to);
+            self.notify(notify::NEW, "new", to);
             if let Some(at) = expire {
                 self.expires.insert_new(Str::new(to), at);
             }

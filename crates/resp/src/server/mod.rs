@@ -25,6 +25,8 @@
 //! | `db`      | one database: keys, values, expiry times, lazy and sampled expiry      |
 //! | `store`   | the 16 databases, configuration, client list and counters, one mutex   |
 //! | `blocking`| clients blocked by `BLPOP` and friends, served oldest first            |
+//! | `pubsub`  | channel and pattern subscriptions, delivery, the output buffer limit   |
+//! | `notify`  | keyspace notifications: key changes published as pub/sub messages      |
 //! | `sample`  | random members, distinct or with repeats (`HRANDFIELD`, `SPOP`, ...)   |
 //! | `reply`   | writes replies in RESP2 or RESP3, whichever the client chose           |
 //! | `cmd`     | the command table, the checks before a command runs, the commands      |
@@ -40,6 +42,8 @@ mod db;
 mod dict;
 mod glob;
 mod net;
+mod notify;
+mod pubsub;
 mod reply;
 mod sample;
 mod store;

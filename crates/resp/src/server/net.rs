@@ -80,7 +80,12 @@ async fn active_expiry(shared: Arc<Shared>) {
         let hz = shared.lock().cached.hz;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         let deadline = Instant::now() + Duration::from_millis(ACTIVE_EXPIRE_BUDGET_MS);
-        shared.lock().active_expire(unix_ms(), deadline);
+        let mut store = shared.lock();
+        store.active_expire(unix_ms(), deadline);
+        if store.cached.notify != 0 {
+            store.publish_events();
+            store.wake_receivers(None);
+        }
     }
 }
 
@@ -100,6 +105,7 @@ async fn serve_connection(
     let result = connection_loop(&shared, &mut socket, &mut client, &mut parser).await;
     let mut store = shared.lock();
     blocking::unblock(&mut store, client.id);
+    store.unsubscribe_all(client.id);
     store.clients.remove(&client.id);
     unwatch_all(&mut store, &mut client);
     drop(store);
@@ -120,23 +126,10 @@ fn register(
     }
     let id = store.next_client_id;
     store.next_client_id += 1;
-    let now = Instant::now();
-    let info = ClientInfo {
-        addr,
-        laddr,
-        name: None,
-        db: 0,
-        created: now,
-        last_interaction: now,
-        last_command: "NULL",
-        resp: 2,
-        multi: -1,
-        outbox: BytesMut::new(),
-        wake: Arc::new(Notify::new()),
-    };
-    store.clients.insert(id, info);
+    let wake = Arc::new(Notify::new());
+    store.clients.insert(id, ClientInfo::new(addr, laddr, Arc::clone(&wake)));
     let authenticated = store.config.get("requirepass").is_empty();
-    Some((Client::new(id, authenticated), RequestParser::new(store.limits())))
+    Some((Client::new(id, authenticated, wake), RequestParser::new(store.limits())))
 }
 
 /// How a batch of commands ended.
@@ -160,9 +153,8 @@ async fn connection_loop(
     let mut read = 0;
     loop {
         let after = run_batch(shared, &mut input, &mut output, client, parser, read);
-        if !output.is_empty() {
-            socket.write_all(&output).await?;
-            output.clear();
+        if !output.is_empty() && !write_output(shared, socket, &mut output, client).await? {
+            return Ok(());
         }
         read = 0;
         match after {
@@ -174,7 +166,11 @@ async fn connection_loop(
             }
             After::Read => {
                 reserve(&mut input);
-                read = socket.read_buf(&mut input).await?;
+                read = if client.subscriptions == 0 {
+                    socket.read_buf(&mut input).await?
+                } else {
+                    wait_subscribed(shared, socket, &mut input, &mut output, client).await?
+                };
                 if read == 0 {
                     return Ok(());
                 }
@@ -206,16 +202,32 @@ fn run_batch(
         // Redis closes such a client without a reply.
         return After::Close;
     }
+    if client.subscriptions > 0 && !take_outbox(&mut store, client.id, output) {
+        return After::Close;
+    }
     parser.set_limits(store.limits());
     let mut after = After::Read;
     while !client.blocked {
         match parser.parse(input, client.authenticated) {
             Ok(Some(args)) => {
-                let (resp3, now) = (client.resp3, unix_ms());
+                let (resp3, now, start) = (client.resp3, unix_ms(), output.len());
+                let skip_reply = std::mem::take(&mut client.skip_next_reply);
                 let mut ctx =
                     Ctx { store: &mut store, client, out: Reply::new(output, resp3), now };
                 execute(&mut ctx, args);
                 serve_ready(&mut store, now);
+                if store.cached.notify != 0 {
+                    store.publish_events();
+                }
+                if client.reply_off || skip_reply {
+                    output.truncate(start);
+                }
+                if !store.woken.is_empty() && store.wake_receivers(Some(client.id)) {
+                    // Its own pushes precede its reply, and go out whatever CLIENT REPLY says.
+                    let reply = output.split_off(start);
+                    take_outbox(&mut store, client.id, output);
+                    output.extend_from_slice(&reply);
+                }
                 if client.close_after_reply {
                     after = After::Close;
                     break;
@@ -241,9 +253,99 @@ fn run_batch(
     after
 }
 
+/// Appends what other clients' commands wrote for client `id` to `output`; returns false if
+/// the client is gone or was disconnected by the server.
+fn take_outbox(store: &mut Store, id: u64, output: &mut BytesMut) -> bool {
+    let Some(info) = store.clients.get_mut(&id) else { return false };
+    if info.killed {
+        return false;
+    }
+    if output.is_empty() {
+        std::mem::swap(output, &mut info.outbox);
+    } else {
+        output.extend_from_slice(&info.outbox);
+        info.outbox.clear();
+    }
+    true
+}
+
+/// Writes `output` and clears it. A subscriber's write may wait on a client that does not
+/// read while its outbox grows past the output buffer limit; the server then disconnects it,
+/// and the write is abandoned. Returns false in that case.
+async fn write_output(
+    shared: &Shared,
+    socket: &mut TcpStream,
+    output: &mut BytesMut,
+    client: &Client,
+) -> std::io::Result<bool> {
+    if client.subscriptions == 0 {
+        socket.write_all(output).await?;
+        output.clear();
+        return Ok(true);
+    }
+    set_in_flight(shared, client.id, output.len());
+    let mut written = 0;
+    while written < output.len() {
+        tokio::select! {
+            n = socket.write(&output[written..]) => match n? {
+                0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                n => written += n,
+            },
+            // New messages (taken after this write) or a disconnection.
+            () = client.wake.notified() => {
+                if shared.lock().clients.get(&client.id).is_none_or(|info| info.killed) {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    output.clear();
+    set_in_flight(shared, client.id, 0);
+    Ok(true)
+}
+
+fn set_in_flight(shared: &Shared, id: u64, bytes: usize) {
+    if let Some(info) = shared.lock().clients.get_mut(&id) {
+        info.in_flight = bytes;
+    }
+}
+
+/// A subscribed client waits for a command or a message, whichever comes first, writing
+/// messages as they arrive. Returns how many bytes of command it read (0: close).
+async fn wait_subscribed(
+    shared: &Shared,
+    socket: &mut TcpStream,
+    input: &mut BytesMut,
+    output: &mut BytesMut,
+    client: &mut Client,
+) -> std::io::Result<usize> {
+    loop {
+        {
+            let mut store = shared.lock();
+            if !take_outbox(&mut store, client.id, output) {
+                return Ok(0);
+            }
+            store.stats.total_net_output_bytes += output.len() as u64;
+        }
+        if !output.is_empty() {
+            if !write_output(shared, socket, output, client).await? {
+                return Ok(0);
+            }
+            continue;
+        }
+        // A message published after the outbox was looked at has stored a wake-up permit,
+        // so `notified` returns at once: nothing is missed between the two.
+        tokio::select! {
+            read = socket.read_buf(input) => return read,
+            () = client.wake.notified() => {}
+        }
+    }
+}
+
 /// Waits until the blocked client is served or times out, appending its reply to `output`.
 /// Meanwhile the socket is still read (into `input`, not executed) so that a client that
-/// disconnects is noticed. Returns false if the connection must close.
+/// disconnects is noticed, and pushes (to a subscribed RESP3 client) are written. Returns
+/// false if the connection must close.
 async fn wait_while_blocked(
     shared: &Shared,
     socket: &mut TcpStream,
@@ -251,11 +353,7 @@ async fn wait_while_blocked(
     output: &mut BytesMut,
     client: &mut Client,
 ) -> std::io::Result<bool> {
-    let (wake, deadline) = {
-        let store = shared.lock();
-        let Some(info) = store.clients.get(&client.id) else { return Ok(false) };
-        (Arc::clone(&info.wake), store.blocked.get(&client.id).and_then(|b| b.deadline))
-    };
+    let deadline = shared.lock().blocked.get(&client.id).and_then(|b| b.deadline);
     let timer = async {
         match deadline {
             Some(at) => {
@@ -268,17 +366,30 @@ async fn wait_while_blocked(
     tokio::pin!(timer);
     loop {
         tokio::select! {
-            () = wake.notified() => {
-                let mut store = shared.lock();
-                if !store.blocked.contains_key(&client.id) {
-                    take_outbox(&mut store, client, output);
+            () = client.wake.notified() => {
+                let (served, alive) = {
+                    let mut store = shared.lock();
+                    let served = !store.blocked.contains_key(&client.id);
+                    (served, take_outbox(&mut store, client.id, output))
+                };
+                if !alive {
+                    return Ok(false);
+                }
+                if served {
+                    client.blocked = false;
                     return Ok(true);
+                }
+                if !output.is_empty() && !write_output(shared, socket, output, client).await? {
+                    return Ok(false);
                 }
             }
             () = &mut timer => {
                 let mut store = shared.lock();
                 // Served in the meantime? Then the reply is in the outbox, and this adds none.
-                take_outbox(&mut store, client, output);
+                if !take_outbox(&mut store, client.id, output) {
+                    return Ok(false);
+                }
+                client.blocked = false;
                 blocking::time_out(&mut store, client.id, &mut Reply::new(output, client.resp3));
                 return Ok(true);
             }
@@ -293,15 +404,5 @@ async fn wait_while_blocked(
                 reserve(input);
             }
         }
-    }
-}
-
-/// Moves what other clients' commands wrote for `client` into its output; it is no longer
-/// blocked.
-fn take_outbox(store: &mut Store, client: &mut Client, output: &mut BytesMut) {
-    client.blocked = false;
-    if let Some(info) = store.clients.get_mut(&client.id) {
-        output.extend_from_slice(&info.outbox);
-        info.outbox.clear();
     }
 }

@@ -12,6 +12,7 @@
 //! | `map_len(n)`  | `*2n` (flat pairs)        | `%n`            |
 //! | `set_len(n)`  | `*n`                      | `~n`            |
 //! | `double`      | bulk string               | `,`             |
+//! | `push_len(n)` | `*n`                      | `>n`            |
 
 use bytes::{BufMut, BytesMut};
 
@@ -95,6 +96,12 @@ impl<'a> Reply<'a> {
         } else {
             self.number(b'*', 2 * n as i64);
         }
+    }
+
+    /// The header of an out-of-band message of `n` parts (pub/sub): a push in RESP3, an array
+    /// in RESP2.
+    pub(crate) fn push_len(&mut self, n: usize) {
+        self.number(if self.resp3 { b'>' } else { b'*' }, n as i64);
     }
 
     /// The header of a set of `n` members.

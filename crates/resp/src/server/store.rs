@@ -15,9 +15,10 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
 use super::blocking::Blocked;
-
-use super::config::Config;
+use super::config::{Config, output_limit};
 use super::db::Db;
+use super::notify;
+use super::pubsub::{OutputLimit, PubSub, Subscriptions};
 use crate::Limits;
 
 /// The number of databases, as in Redis's default configuration.
@@ -36,6 +37,11 @@ pub(crate) struct Store {
     pub(crate) clients: BTreeMap<u64, ClientInfo>,
     /// The clients blocked by a blocking command, by id.
     pub(crate) blocked: HashMap<u64, Blocked>,
+    /// Channel and pattern subscriptions.
+    pub(crate) pubsub: PubSub,
+    /// Clients whose outbox received something during the current command, to be woken
+    /// when it is over.
+    pub(crate) woken: Vec<u64>,
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
     pub(crate) next_client_id: u64,
@@ -51,6 +57,9 @@ pub(crate) struct Cached {
     pub(crate) query_buffer_limit: usize,
     pub(crate) maxclients: usize,
     pub(crate) hz: u64,
+    /// The keyspace event classes that are published (`notify-keyspace-events`).
+    pub(crate) notify: u32,
+    pub(crate) pubsub_limit: OutputLimit,
 }
 
 /// What other clients can see of a connection (`CLIENT LIST`).
@@ -68,10 +77,43 @@ pub(crate) struct ClientInfo {
     /// Commands queued by `MULTI`, or -1 outside a transaction.
     pub(crate) multi: i64,
     /// Replies produced for this client by other clients' commands (an element served to it
-    /// while blocked); its connection writes them when woken.
+    /// while blocked, pub/sub messages); its connection writes them when woken.
     pub(crate) outbox: BytesMut,
+    /// How much of what the connection took from `outbox` it is still writing; counts
+    /// towards the output buffer limit with `outbox`.
+    pub(crate) in_flight: usize,
+    /// Since when the output has been over the soft limit.
+    pub(crate) soft_since: Option<Instant>,
     /// Wakes the connection when `outbox` has something or its state changed.
     pub(crate) wake: Arc<Notify>,
+    /// The channels and patterns it subscribes to.
+    pub(crate) subscriptions: Subscriptions,
+    /// Set when the server disconnects it (output buffer limit): its connection closes.
+    pub(crate) killed: bool,
+}
+
+impl ClientInfo {
+    /// A client that just connected.
+    pub(crate) fn new(addr: SocketAddr, laddr: SocketAddr, wake: Arc<Notify>) -> ClientInfo {
+        let now = Instant::now();
+        ClientInfo {
+            addr,
+            laddr,
+            name: None,
+            db: 0,
+            created: now,
+            last_interaction: now,
+            last_command: "NULL",
+            resp: 2,
+            multi: -1,
+            outbox: BytesMut::new(),
+            in_flight: 0,
+            soft_since: None,
+            wake,
+            subscriptions: Subscriptions::default(),
+            killed: false,
+        }
+    }
 }
 
 /// Counters reported by `INFO stats`.
@@ -96,6 +138,8 @@ impl Store {
             config,
             clients: BTreeMap::new(),
             blocked: HashMap::new(),
+            pubsub: PubSub::default(),
+            woken: Vec::new(),
             stats: Stats::default(),
             started: Instant::now(),
             next_client_id: 1,
@@ -112,7 +156,21 @@ impl Store {
             query_buffer_limit: int("client-query-buffer-limit"),
             maxclients: int("maxclients"),
             hz: self.config.get_int("hz").clamp(1, 500) as u64,
+            notify: notify::parse_flags(self.config.get("notify-keyspace-events")).unwrap_or(0),
+            pubsub_limit: {
+                let value = self.config.get("client-output-buffer-limit");
+                let [hard, soft, seconds] = output_limit(value, "pubsub").unwrap_or([0, 0, 0]);
+                let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+                OutputLimit { hard: size(hard), soft: size(soft), soft_seconds: seconds }
+            },
         };
+        let recorded = notify::recorded(self.cached.notify);
+        for db in &mut self.dbs {
+            db.notify = recorded;
+            if recorded == 0 {
+                db.events.clear();
+            }
+        }
     }
 
     /// The request parser's limits under the current configuration.

@@ -5,6 +5,8 @@
 mod blocking;
 mod codec;
 mod decode;
+#[cfg(feature = "server")]
+mod pubsub;
 mod request;
 mod roundtrip;
 #[cfg(feature = "server")]

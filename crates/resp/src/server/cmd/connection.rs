@@ -1,22 +1,39 @@
-//! Connection commands: `PING`, `ECHO`, `HELLO`, `AUTH`, `QUIT`, `SELECT`, `CLIENT ...`.
+//! Connection commands: `PING`, `ECHO`, `HELLO`, `AUTH`, `QUIT`, `RESET`, `SELECT`,
+//! `CLIENT ...`.
 
 use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::transaction::{set_listed_count, unwatch_all};
 use super::{
-    ADMIN, Command, Ctx, FAST, LOADING, NO_AUTH, RUNS_IN_MULTI, STALE, command, errors, parse_int,
-    subcommand, with_subcommands,
+    ADMIN, Command, Ctx, FAST, LOADING, NO_AUTH, RUNS_IN_MULTI, STALE, SUBSCRIBED_CONTEXT, command,
+    errors, parse_int, subcommand, with_subcommands,
 };
 use crate::server::blocking;
 use crate::server::store::DATABASES;
 
 pub(super) const COMMANDS: &[Command] = &[
-    command("ping", -1, FAST, (0, 0, 0), "@fast @connection", ping),
+    command("ping", -1, FAST | SUBSCRIBED_CONTEXT, (0, 0, 0), "@fast @connection", ping),
     command("echo", 2, FAST, (0, 0, 0), "@fast @connection", echo),
     command("hello", -1, NO_AUTH | FAST | LOADING | STALE, (0, 0, 0), "@fast @connection", hello),
     command("auth", -2, NO_AUTH | FAST | LOADING | STALE, (0, 0, 0), "@fast @connection", auth),
-    command("quit", -1, NO_AUTH | FAST | RUNS_IN_MULTI, (0, 0, 0), "@fast @connection", quit),
+    command(
+        "quit",
+        -1,
+        NO_AUTH | FAST | RUNS_IN_MULTI | SUBSCRIBED_CONTEXT,
+        (0, 0, 0),
+        "@fast @connection",
+        quit,
+    ),
+    command(
+        "reset",
+        1,
+        NO_AUTH | FAST | RUNS_IN_MULTI | SUBSCRIBED_CONTEXT | LOADING | STALE,
+        (0, 0, 0),
+        "@fast @connection",
+        reset,
+    ),
     command("select", 2, FAST | LOADING | STALE, (0, 0, 0), "@fast @connection", select),
     with_subcommands(
         "client",
@@ -31,6 +48,7 @@ pub(super) const COMMANDS: &[Command] = &[
             subcommand("client|list", "list", -2, LOADING | STALE, client_list),
             subcommand("client|info", "info", 2, LOADING | STALE, client_info),
             subcommand("client|unblock", "unblock", -3, ADMIN | LOADING | STALE, client_unblock),
+            subcommand("client|reply", "reply", 3, LOADING | STALE, client_reply),
             subcommand("client|help", "help", 2, LOADING | STALE, client_help),
         ],
     ),
@@ -45,6 +63,12 @@ pub(super) fn container(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if args.len() > 2 {
         return ctx.error("ERR wrong number of arguments for 'ping' command");
+    }
+    if ctx.client.subscriptions > 0 && !ctx.client.resp3 {
+        // A RESP2 subscriber tells replies from messages by their shape: `[pong, message]`.
+        ctx.out.array_len(2);
+        ctx.out.bulk(b"pong");
+        return ctx.out.bulk(args.get(1).map_or(&b""[..], |m| m));
     }
     match args.get(1) {
         Some(message) => ctx.out.bulk(message),
@@ -162,6 +186,31 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
     ctx.out.ok();
 }
 
+/// `RESET`: the connection as if it had just connected (no transaction, watch or
+/// subscription; database 0, RESP2, no name, replies on; authenticated only if no password is
+/// required).
+fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    let id = ctx.client.id;
+    ctx.client.multi = None;
+    ctx.client.multi_failed = false;
+    set_listed_count(ctx, -1);
+    unwatch_all(ctx.store, ctx.client);
+    ctx.store.unsubscribe_all(id);
+    ctx.client.subscriptions = 0;
+    ctx.client.db = 0;
+    ctx.client.resp3 = false;
+    ctx.out.set_resp3(false);
+    ctx.client.reply_off = false;
+    ctx.client.skip_next_reply = false;
+    ctx.client.authenticated = ctx.store.config.get("requirepass").is_empty();
+    if let Some(info) = ctx.store.clients.get_mut(&id) {
+        info.db = 0;
+        info.resp = 2;
+        info.name = None;
+    }
+    ctx.out.simple("RESET");
+}
+
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(index) = parse_int(&args[1]).filter(|n| i32::try_from(*n).is_ok()) else {
         return ctx.error(errors::NOT_INTEGER);
@@ -175,6 +224,25 @@ fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             ctx.out.ok();
         }
         _ => ctx.error(errors::DB_RANGE),
+    }
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`. `OFF` and `SKIP` reply nothing themselves; the connection
+/// drops the replies (not the pushes) of the commands they silence.
+fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let mode = &args[2];
+    if mode.eq_ignore_ascii_case(b"on") {
+        ctx.client.reply_off = false;
+        ctx.client.skip_next_reply = false;
+        ctx.out.ok();
+    } else if mode.eq_ignore_ascii_case(b"off") {
+        ctx.client.reply_off = true;
+    } else if mode.eq_ignore_ascii_case(b"skip") {
+        if !ctx.client.reply_off {
+            ctx.client.skip_next_reply = true;
+        }
+    } else {
+        ctx.error(errors::SYNTAX);
     }
 }
 
@@ -225,24 +293,35 @@ fn client_getname(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
 }
 
 /// One line of `CLIENT LIST`, with the fields Redis prints (those about buffers and memory
-/// describe this server's own buffers only loosely and are reported as 0).
+/// describe this server's own buffers only loosely and are reported as 0, but `omem`, the
+/// output waiting for the client, which the output buffer limit bounds).
 fn describe(ctx: &Ctx<'_>, id: u64) -> String {
     let Some(info) = ctx.store.clients.get(&id) else { return String::new() };
     let now = Instant::now();
     let name = info.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     // The list is updated once per batch; this client's own last command is the current one.
     let command = if id == ctx.client.id { ctx.client.last_command } else { info.last_command };
+    let subs = &info.subscriptions;
+    let flags = match (ctx.store.blocked.contains_key(&id), subs.total() > 0) {
+        (true, true) => "Pb",
+        (true, false) => "b",
+        (false, true) => "P",
+        (false, false) => "N",
+    };
     format!(
-        "id={id} addr={} laddr={} fd=0 name={name} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} \
-         qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} \
+        "id={id} addr={} laddr={} fd=0 name={name} age={} idle={} flags={flags} db={} sub={} psub={} ssub={} multi={} \
+         qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} \
          user=default redir=-1 resp={}\n",
         info.addr,
         info.laddr,
         now.duration_since(info.created).as_secs(),
         now.duration_since(info.last_interaction).as_secs(),
-        if ctx.store.blocked.contains_key(&id) { "b" } else { "N" },
         info.db,
+        subs.channels.len(),
+        subs.patterns.len(),
+        subs.shard.len(),
         info.multi,
+        info.outbox.len() + info.in_flight,
         command,
         info.resp,
     )
@@ -253,9 +332,12 @@ fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         [] => ctx.store.clients.keys().copied().collect(),
         [option, kind] if option.eq_ignore_ascii_case(b"type") => {
             if kind.eq_ignore_ascii_case(b"normal") || kind.eq_ignore_ascii_case(b"pubsub") {
-                // Every client here is a normal one.
-                let normal = kind.eq_ignore_ascii_case(b"normal");
-                ctx.store.clients.keys().copied().filter(|_| normal).collect()
+                let pubsub = kind.eq_ignore_ascii_case(b"pubsub");
+                let clients = ctx.store.clients.iter();
+                clients
+                    .filter(|(_, info)| (info.subscriptions.total() > 0) == pubsub)
+                    .map(|(&id, _)| id)
+                    .collect()
             } else if kind.eq_ignore_ascii_case(b"master") || kind.eq_ignore_ascii_case(b"replica")
             {
                 Vec::new()

@@ -13,6 +13,7 @@ use super::{
     Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
 };
 use crate::server::glob;
+use crate::server::notify;
 use crate::server::sample;
 use crate::server::value::{Hash, Str};
 
@@ -63,6 +64,7 @@ fn hset(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             }
         }
     }
+    ctx.notify(notify::HASH, "hset", &args[1]);
     if ctx.client.last_command == "hset" { ctx.out.int(created) } else { ctx.out.ok() }
 }
 
@@ -77,6 +79,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if let Ok(hash) = ctx.db().get_or_create::<Hash>(&args[1], now) {
         hash.insert_new(Str::new(&args[2]), Str::new(&args[3]));
     }
+    ctx.notify(notify::HASH, "hset", &args[1]);
     ctx.out.int(1);
 }
 
@@ -166,8 +169,11 @@ fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         for field in &args[2..] {
             removed += i64::from(hash.remove(&field[..]).is_some());
         }
-        if hash.len() == 0 {
+        let emptied = hash.len() == 0;
+        db.notify(notify::HASH, "hdel", key);
+        if emptied {
             db.remove(key);
+            db.notify(notify::GENERIC, "del", key);
         }
     }
     ctx.out.int(removed);
@@ -215,6 +221,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if let Ok(hash) = ctx.db().get_or_create::<Hash>(key, now) {
         hash.insert(Str::new(field), Str::new(text));
     }
+    ctx.notify(notify::HASH, "hincrby", key);
     ctx.out.int(value);
 }
 
@@ -242,6 +249,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if let Ok(hash) = ctx.db().get_or_create::<Hash>(key, now) {
         hash.insert(Str::new(field), Str::new(text.as_bytes()));
     }
+    ctx.notify(notify::HASH, "hincrbyfloat", key);
     ctx.out.bulk(text.as_bytes());
 }
 

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::server::dict::Dict;
 use crate::server::glob;
+use crate::server::notify;
 use crate::server::store::DATABASES;
 use crate::server::value::{Str, Value};
 
@@ -57,6 +58,7 @@ fn del(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     for key in &args[1..] {
         // An expired key counts as absent, so it is not reported as deleted.
         if !db.expire_if_needed(key, now) && db.remove(key).is_some() {
+            db.notify(notify::GENERIC, "del", key);
             deleted += 1;
         }
     }
@@ -143,8 +145,10 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], base: Base, scale: i64) {
     }
     if when <= now {
         db.remove(key);
+        db.notify(notify::GENERIC, "del", key);
     } else {
         db.set_expire(key, when);
+        db.notify(notify::GENERIC, "expire", key);
     }
     ctx.out.int(1);
 }
@@ -184,6 +188,9 @@ fn persist(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let now = ctx.now;
     let db = ctx.db();
     let removed = db.exists(&args[1], now) && db.persist(&args[1]);
+    if removed {
+        db.notify(notify::GENERIC, "persist", &args[1]);
+    }
     ctx.out.int(i64::from(removed));
 }
 
@@ -209,6 +216,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, args: &[Bytes], nx: bool) {
         return ctx.out.int(0);
     }
     db.rename(from, to);
+    db.notify(notify::GENERIC, "rename_from", from);
+    db.notify(notify::GENERIC, "rename_to", to);
     if nx { ctx.out.int(1) } else { ctx.out.ok() }
 }
 
@@ -391,6 +400,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if let Some(at) = expire {
         target.set_expire(destination, at);
     }
+    target.notify(notify::GENERIC, "copy_to", destination);
     ctx.out.int(1);
 }
 

@@ -13,6 +13,7 @@ use super::pops::{blocking_pop, parse_mpop, pop_first, timeout_arg, wait};
 use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors};
 use crate::server::blocking::BlockOp;
 use crate::server::db::Db;
+use crate::server::notify;
 use crate::server::reply::Reply;
 use crate::server::value::{List, Str, WrongType};
 
@@ -60,6 +61,16 @@ impl End {
         self == End::Left
     }
 
+    /// The keyspace event of a push at this end.
+    fn push_event(self) -> &'static str {
+        if self.is_left() { "lpush" } else { "rpush" }
+    }
+
+    /// The keyspace event of a pop from this end.
+    fn pop_event(self) -> &'static str {
+        if self.is_left() { "lpop" } else { "rpop" }
+    }
+
     fn from_left(left: bool) -> End {
         if left { End::Left } else { End::Right }
     }
@@ -94,7 +105,14 @@ fn pop_at(list: &mut List, end: End) -> Option<Str> {
 fn remove_if_empty(db: &mut Db, key: &[u8], now: i64) {
     if db.get::<List>(key, now).is_ok_and(|list| list.is_some_and(List::is_empty)) {
         db.remove(key);
+        db.notify(notify::GENERIC, "del", key);
     }
+}
+
+/// After elements were popped from `end` of `key`: the event, and the key's removal if empty.
+fn popped(db: &mut Db, key: &[u8], end: End, now: i64) {
+    db.notify(notify::LIST, end.pop_event(), key);
+    remove_if_empty(db, key, now);
 }
 
 /// Normalises Redis's inclusive `start..=stop` (negative counts from the tail) against a list
@@ -148,6 +166,7 @@ fn push(ctx: &mut Ctx<'_>, args: &[Bytes], end: End, only_existing: bool) {
         push_at(list, end, Str::new(element));
     }
     let len = list.len();
+    ctx.notify(notify::LIST, end.push_event(), key);
     ctx.out.int(len as i64);
 }
 
@@ -173,11 +192,12 @@ fn pop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) {
         Ok(None) => return ctx.out.null(),
         Err(_) => return ctx.wrong_type(),
     };
-    match count {
+    let n = match count {
         None => {
             if let Some(element) = pop_at(list, end) {
                 ctx.out.bulk(element.as_bytes());
             }
+            1
         }
         Some(count) => {
             let n = count.min(list.len());
@@ -187,9 +207,12 @@ fn pop(ctx: &mut Ctx<'_>, args: &[Bytes], end: End) {
                     ctx.out.bulk(element.as_bytes());
                 }
             }
+            n
         }
+    };
+    if n > 0 {
+        popped(ctx.db(), key, end, now);
     }
-    remove_if_empty(ctx.db(), key, now);
 }
 
 fn llen(ctx: &mut Ctx<'_>, args: &[Bytes]) {
@@ -223,6 +246,7 @@ fn lset(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         Ok(Some(list)) => match position(index, list.len()) {
             Some(at) => {
                 list[at] = Str::new(&args[3]);
+                ctx.notify(notify::LIST, "lset", &args[1]);
                 ctx.out.ok();
             }
             None => ctx.error("ERR index out of range"),
@@ -258,6 +282,7 @@ fn ltrim(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             let keep = clamp_range(start, stop, list.len());
             list.truncate(keep.end);
             list.drain(..keep.start);
+            ctx.notify(notify::LIST, "ltrim", key);
             remove_if_empty(ctx.db(), key, now);
             ctx.out.ok();
         }
@@ -294,7 +319,10 @@ fn lrem(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             }
         }
     }
-    remove_if_empty(ctx.db(), key, now);
+    if removed > 0 {
+        ctx.notify(notify::LIST, "lrem", key);
+        remove_if_empty(ctx.db(), key, now);
+    }
     ctx.out.int(removed as i64);
 }
 
@@ -317,6 +345,7 @@ fn linsert(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if let Ok(Some(list)) = ctx.db().get_mut::<List>(key, now) {
         list.insert(at + usize::from(after), Str::new(&args[4]));
         let len = list.len();
+        ctx.notify(notify::LIST, "linsert", key);
         ctx.out.int(len as i64);
     }
 }
@@ -416,13 +445,10 @@ fn move_element(
     let Some(list) = db.get_mut::<List>(source, now)? else { return Ok(false) };
     let Some(element) = pop_at(list, from) else { return Ok(false) };
     out.bulk(element.as_bytes());
-    if source == destination {
-        // A rotation: the key, and its TTL, stay.
-        push_at(list, to, element);
-        return Ok(true);
-    }
-    remove_if_empty(db, source, now);
+    // A rotation (source = destination) keeps the key, and its TTL.
     push_at(db.get_or_create::<List>(destination, now)?, to, element);
+    db.notify(notify::LIST, to.push_event(), destination);
+    popped(db, source, from, now);
     Ok(true)
 }
 
@@ -505,12 +531,13 @@ pub(super) fn serve_blocked_list(
     now: i64,
 ) -> bool {
     let Ok(Some(list)) = db.get_mut::<List>(key, now) else { return false };
-    match op {
+    let end = match op {
         BlockOp::Pop { left } => {
             let Some(element) = pop_at(list, End::from_left(*left)) else { return false };
             out.array_len(2);
             out.bulk(key);
             out.bulk(element.as_bytes());
+            End::from_left(*left)
         }
         BlockOp::PopMany { left, count } => {
             let n = (*count).min(list.len());
@@ -522,6 +549,7 @@ pub(super) fn serve_blocked_list(
                     out.bulk(element.as_bytes());
                 }
             }
+            End::from_left(*left)
         }
         BlockOp::ZPop { .. } => return false,
         BlockOp::Move { to, from_left, to_left } => {
@@ -535,8 +563,8 @@ pub(super) fn serve_blocked_list(
                 }
             };
         }
-    }
-    remove_if_empty(db, key, now);
+    };
+    popped(db, key, end, now);
     true
 }
 

@@ -7,7 +7,9 @@
 //! 1. the command (and subcommand) must exist,
 //! 2. the arity must match,
 //! 3. a client that must authenticate may only run `AUTH`, `HELLO`, `QUIT` and `RESET`,
-//! 4. inside `MULTI`, everything but `EXEC`, `DISCARD`, `MULTI`, `WATCH`, `QUIT` and `RESET`
+//! 4. a RESP2 client with subscriptions may only run the pub/sub commands, `PING`, `QUIT` and
+//!    `RESET`,
+//! 5. inside `MULTI`, everything but `EXEC`, `DISCARD`, `MULTI`, `WATCH`, `QUIT` and `RESET`
 //!    is queued (and a command that failed steps 1-3 dooms the transaction).
 
 use std::collections::HashMap;
@@ -27,6 +29,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod pops;
+mod pubsub;
 mod server;
 mod sets;
 mod strings;
@@ -57,6 +60,8 @@ pub(crate) const NO_MULTI: u32 = 1 << 7;
 pub(crate) const LOADING: u32 = 1 << 8;
 /// The command runs on a replica with stale data.
 pub(crate) const STALE: u32 = 1 << 9;
+/// The command may run while a RESP2 client is subscribed (`SUBSCRIBE`, `PING`, `QUIT`, ...).
+pub(crate) const SUBSCRIBED_CONTEXT: u32 = 1 << 10;
 
 /// The flag names `COMMAND INFO` reports, in Redis's spelling.
 pub(crate) const FLAG_NAMES: &[(u32, &str)] = &[
@@ -125,6 +130,12 @@ pub(crate) mod errors {
 }
 
 impl<'a> Ctx<'a> {
+    /// Records a keyspace event on `key` in the client's database (see `notify`); it is
+    /// published when the command is over.
+    pub(crate) fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.store.dbs[self.client.db].notify(class, event, key);
+    }
+
     /// The selected database.
     pub(crate) fn db(&mut self) -> &mut Db {
         &mut self.store.dbs[self.client.db]
@@ -290,6 +301,7 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(
         connection::COMMANDS,
         server::COMMANDS,
         transaction::COMMANDS,
+        pubsub::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -371,6 +383,15 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
     };
     if !ctx.client.authenticated && command.flags & NO_AUTH == 0 {
         return reject(ctx, errors::NOAUTH);
+    }
+    if ctx.client.subscriptions > 0 && !ctx.client.resp3 && command.flags & SUBSCRIBED_CONTEXT == 0
+    {
+        let text = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
+             are allowed in this context",
+            command.full_name
+        );
+        return reject(ctx, &text);
     }
     if ctx.client.multi.is_some() {
         if command.flags & NO_MULTI != 0 {

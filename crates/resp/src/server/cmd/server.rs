@@ -9,6 +9,7 @@ use super::{
     ADMIN, Command, Ctx, FAST, FLAG_NAMES, LOADING, READONLY, STALE, WRITE, all_commands, command,
     errors, find, subcommand, with_subcommands,
 };
+use crate::server::pubsub::Topic;
 use crate::server::store::unix_ms;
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -143,7 +144,8 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             text,
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
              total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\n\
-             expired_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\ntotal_error_replies:{}\r\n\r\n",
+             expired_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\n\
+             pubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\n\r\n",
             s.connections_received,
             s.commands_processed,
             s.total_net_input_bytes,
@@ -152,6 +154,9 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             store.dbs.iter().map(|db| db.expired).sum::<u64>(),
             s.keyspace_hits,
             s.keyspace_misses,
+            store.pubsub.channels(Topic::Channel).count(),
+            store.pubsub.pattern_count(),
+            store.pubsub.channels(Topic::Shard).count(),
             s.total_error_replies,
         );
     }

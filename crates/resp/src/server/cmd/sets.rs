@@ -10,7 +10,9 @@ use bytes::Bytes;
 
 use super::keys::{parse_cursor, parse_scan_options, scan_some};
 use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors};
+use crate::server::db::Db;
 use crate::server::glob;
+use crate::server::notify;
 use crate::server::reply::Reply;
 use crate::server::sample;
 use crate::server::value::{Set, Str, Value};
@@ -47,6 +49,9 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             added += 1;
         }
     }
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", &args[1]);
+    }
     ctx.out.int(added);
 }
 
@@ -65,11 +70,19 @@ fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         for member in &args[2..] {
             removed += i64::from(set.remove(&member[..]).is_some());
         }
-        if set.len() == 0 {
-            db.remove(key);
-        }
+        let emptied = set.len() == 0;
+        db.notify(notify::SET, "srem", key);
+        remove_if(db, emptied, key);
     }
     ctx.out.int(removed);
+}
+
+/// Deletes `key`, whose set was `emptied`.
+fn remove_if(db: &mut Db, emptied: bool, key: &[u8]) {
+    if emptied {
+        db.remove(key);
+        db.notify(notify::GENERIC, "del", key);
+    }
 }
 
 /// Writes `members` as a set reply (`~` in RESP3).
@@ -139,9 +152,11 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         for member in &popped {
             set.remove(member.as_bytes());
         }
-        if set.len() == 0 {
-            ctx.db().remove(key);
+        let emptied = set.len() == 0;
+        if !popped.is_empty() {
+            ctx.notify(notify::SET, "spop", key);
         }
+        remove_if(ctx.db(), emptied, key);
     }
     match count {
         None => {
@@ -203,13 +218,14 @@ fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     }
     if let Ok(Some(set)) = db.get_mut::<Set>(source, now) {
         set.remove(member);
-        if set.len() == 0 {
-            db.remove(source);
-        }
+        let emptied = set.len() == 0;
+        db.notify(notify::SET, "srem", source);
+        remove_if(db, emptied, source);
     }
     // The destination changes (for WATCH) only if the member is new to it.
     if !already_there && let Ok(set) = db.get_or_create::<Set>(destination, now) {
         set.insert_new(Str::new(member), ());
+        db.notify(notify::SET, "sadd", destination);
     }
     ctx.out.int(1);
 }
@@ -296,11 +312,16 @@ fn algebra_store(ctx: &mut Ctx<'_>, destination: &[u8], keys: &[Bytes], op: Alge
     let Ok(sets) = sources(ctx, keys) else { return };
     let result = combine(&sets, op, usize::MAX);
     let len = result.len();
+    let event = ctx.client.last_command;
+    let db = ctx.db();
     if result.is_empty() {
-        ctx.db().remove(destination);
+        if db.remove(destination).is_some() {
+            db.notify(notify::GENERIC, "del", destination);
+        }
     } else {
         let set: Set = result.into_iter().map(|member| (member, ())).collect();
-        ctx.db().set(destination, Value::Set(Box::new(set)), false);
+        db.set(destination, Value::Set(Box::new(set)), false);
+        db.notify(notify::SET, event, destination);
     }
     ctx.out.int(len as i64);
 }

@@ -11,6 +11,7 @@ use super::{
     Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
     string_at,
 };
+use crate::server::notify;
 use crate::server::reply::format_i64;
 use crate::server::value::{Str, Value};
 
@@ -188,8 +189,10 @@ fn set_generic(
     }
     let db = ctx.db();
     db.set(key, string(value), options.keep_ttl);
+    db.notify(notify::STRING, "set", key);
     if let Some(at) = expire {
         db.set_expire(key, at);
+        db.notify(notify::GENERIC, "expire", key);
     }
     if !options.get {
         match int_replies {
@@ -217,6 +220,7 @@ fn psetex(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 fn getset(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if reply_value(ctx, &args[1]).is_ok() {
         ctx.db().set(&args[1], string(&args[2]), false);
+        ctx.notify(notify::STRING, "set", &args[1]);
     }
 }
 
@@ -249,6 +253,7 @@ fn mset_generic(ctx: &mut Ctx<'_>, args: &[Bytes], name: &str, nx: bool) {
     }
     for pair in args[1..].chunks(2) {
         ctx.db().set(&pair[0], string(&pair[1]), false);
+        ctx.notify(notify::STRING, "set", &pair[0]);
     }
     if nx { ctx.out.int(1) } else { ctx.out.ok() }
 }
@@ -297,6 +302,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) {
             db.add(key, string(text));
         }
     }
+    db.notify(notify::STRING, "incrby", key);
     ctx.out.int(value);
 }
 
@@ -324,6 +330,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             ctx.db().add(key, string(text.as_bytes()));
         }
     }
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.out.bulk(text.as_bytes());
 }
 
@@ -352,10 +359,12 @@ fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             let buf = s.make_growable();
             buf.extend_from_slice(tail);
             let len = buf.len();
+            ctx.notify(notify::STRING, "append", key);
             ctx.out.int(len as i64);
         }
         Ok(None) => {
             ctx.db().add(key, string(tail));
+            ctx.notify(notify::STRING, "append", key);
             ctx.out.int(tail.len() as i64);
         }
     }
@@ -428,6 +437,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             }
             buf[offset as usize..end].copy_from_slice(patch);
             let len = buf.len();
+            ctx.notify(notify::STRING, "setrange", key);
             ctx.out.int(len as i64);
         }
         Ok(None) => {
@@ -441,6 +451,7 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             buf[offset as usize..].copy_from_slice(patch);
             let len = buf.len();
             ctx.db().add(key, Value::Str(Str::Growable(Box::new(buf))));
+            ctx.notify(notify::STRING, "setrange", key);
             ctx.out.int(len as i64);
         }
     }
@@ -483,6 +494,7 @@ fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     } else {
         buf[byte] &= !bit_mask(offset);
     }
+    ctx.notify(notify::STRING, "setbit", key);
     ctx.out.int(i64::from(was));
 }
 
@@ -500,8 +512,8 @@ fn getbit(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn getdel(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if reply_value(ctx, &args[1]).is_ok() {
-        ctx.db().remove(&args[1]);
+    if reply_value(ctx, &args[1]).is_ok() && ctx.db().remove(&args[1]).is_some() {
+        ctx.notify(notify::GENERIC, "del", &args[1]);
     }
 }
 
@@ -528,10 +540,14 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     match expire {
         Some((ExpireUnit::ExAt | ExpireUnit::PxAt, ms)) if ms <= now => {
             db.remove(key);
+            db.notify(notify::GENERIC, "del", key);
         }
-        Some((_, ms)) => db.set_expire(key, ms),
-        None if options.persist => {
-            db.persist(key);
+        Some((_, ms)) => {
+            db.set_expire(key, ms);
+            db.notify(notify::GENERIC, "expire", key);
+        }
+        None if options.persist && db.persist(key) => {
+            db.notify(notify::GENERIC, "persist", key);
         }
         None => {}
     }

@@ -14,6 +14,7 @@ use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse
 use crate::server::blocking::BlockOp;
 use crate::server::db::Db;
 use crate::server::glob;
+use crate::server::notify;
 use crate::server::reply::Reply;
 use crate::server::sample;
 use crate::server::value::{Set, Str, Value};
@@ -190,6 +191,9 @@ fn add(ctx: &mut Ctx<'_>, args: &[Bytes], at: usize, flags: AddFlags) {
             }
             zset.insert(member, new);
         }
+        if added + updated > 0 {
+            ctx.notify(notify::ZSET, if flags.incr { "zincr" } else { "zadd" }, key);
+        }
         remove_if_empty(ctx.db(), key, now);
     }
     if flags.incr {
@@ -203,6 +207,7 @@ fn add(ctx: &mut Ctx<'_>, args: &[Bytes], at: usize, flags: AddFlags) {
 fn remove_if_empty(db: &mut Db, key: &[u8], now: i64) {
     if db.get::<SortedSet>(key, now).is_ok_and(|z| z.is_some_and(|z| z.len() == 0)) {
         db.remove(key);
+        db.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -220,6 +225,7 @@ fn zrem(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         for member in &args[2..] {
             removed += i64::from(zset.remove(member).is_some());
         }
+        ctx.notify(notify::ZSET, "zrem", key);
     }
     remove_if_empty(ctx.db(), key, now);
     ctx.out.int(removed);
@@ -482,12 +488,18 @@ fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 /// Replaces `destination` with `result` (deleting it if empty); replies with the size.
+/// The keyspace event is the command's name (`zunionstore`, `zrangestore`, ...).
 fn store_result(ctx: &mut Ctx<'_>, destination: &[u8], result: SortedSet) {
     let len = result.len();
+    let event = ctx.client.last_command;
+    let db = ctx.db();
     if len == 0 {
-        ctx.db().remove(destination);
+        if db.remove(destination).is_some() {
+            db.notify(notify::GENERIC, "del", destination);
+        }
     } else {
-        ctx.db().set(destination, Value::ZSet(Box::new(result)), false);
+        db.set(destination, Value::ZSet(Box::new(result)), false);
+        db.notify(notify::ZSET, event, destination);
     }
     ctx.out.int(len as i64);
 }
@@ -510,6 +522,8 @@ fn remove_range(ctx: &mut Ctx<'_>, args: &[Bytes], by: By) {
         for member in &doomed {
             zset.remove(member.as_bytes());
         }
+        let event = ctx.client.last_command;
+        ctx.notify(notify::ZSET, event, key);
     }
     remove_if_empty(ctx.db(), key, now);
     ctx.out.int(doomed.len() as i64);
@@ -583,6 +597,9 @@ fn pop_from(
         }
         out.bulk(member.as_bytes());
         out.double(*score);
+    }
+    if n > 0 {
+        db.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
     }
     remove_if_empty(db, key, now);
 }
