@@ -44,6 +44,40 @@ pub(crate) enum BlockOp {
     ZPop { max: bool, count: usize, shape: PopShape },
 }
 
+impl BlockOp {
+    /// The command that has the effect of serving `key` (logged to the AOF: replay must not
+    /// block).
+    fn logged_as(&self, key: &[u8]) -> Vec<Vec<u8>> {
+        let end = |left: bool| if left { b"LEFT".to_vec() } else { b"RIGHT".to_vec() };
+        let words: Vec<Vec<u8>> = match self {
+            BlockOp::Pop { left } => {
+                vec![if *left { b"LPOP".to_vec() } else { b"RPOP".to_vec() }, key.to_vec()]
+            }
+            BlockOp::PopMany { left, count } => vec![
+                b"LMPOP".to_vec(),
+                b"1".to_vec(),
+                key.to_vec(),
+                end(*left),
+                b"COUNT".to_vec(),
+                count.to_string().into_bytes(),
+            ],
+            BlockOp::Move { to, from_left, to_left } => vec![
+                b"LMOVE".to_vec(),
+                key.to_vec(),
+                to.as_bytes().to_vec(),
+                end(*from_left),
+                end(*to_left),
+            ],
+            BlockOp::ZPop { max, count, .. } => vec![
+                if *max { b"ZPOPMAX".to_vec() } else { b"ZPOPMIN".to_vec() },
+                key.to_vec(),
+                count.to_string().into_bytes(),
+            ],
+        };
+        words
+    }
+}
+
 /// A blocked client, as the store records it.
 #[derive(Debug)]
 pub(crate) struct Blocked {
@@ -157,6 +191,11 @@ fn serve_key(store: &mut Store, db: usize, key: &Str, now: i64) {
         }
         if !served {
             return;
+        }
+        if store.aof.is_some() {
+            let parts = op.logged_as(key.as_bytes());
+            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            store.propagate(db, &parts);
         }
         unblock(store, id);
     }

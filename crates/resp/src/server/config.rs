@@ -5,7 +5,7 @@
 //!
 //! - **honoured**: the server reads them (`requirepass`, `maxclients`, `proto-max-bulk-len`,
 //!   `client-query-buffer-limit`, `hz`, `notify-keyspace-events`, the `pubsub` class of
-//!   `client-output-buffer-limit`, ...);
+//!   `client-output-buffer-limit`, `appendonly`, `appendfsync`, `dir`, ...);
 //! - **fixed**: reported but immutable at run time (`port`, `bind`, `databases`);
 //! - **accepted**: tuning knobs for Redis's compact encodings and features this server does not
 //!   have (`list-max-listpack-size`, `lua-time-limit`, ...). They are validated and stored so that
@@ -83,14 +83,21 @@ impl Default for Config {
                 p("hz", None, Int(1, 500), Mutable, "10"),
                 p("timeout", None, Int(0, i64::from(i32::MAX)), Mutable, "0"),
                 p("dir", None, Text, Mutable, "."),
+                p("appendonly", None, Bool, Mutable, "no"),
+                p("appendfsync", None, Enum(&["always", "everysec", "no"]), Mutable, "everysec"),
+                p("appendfilename", None, Text, Immutable, "appendonly.aof"),
+                p("appenddirname", None, Text, Immutable, "appendonlydir"),
+                p("aof-load-truncated", None, Bool, Mutable, "yes"),
+                p("auto-aof-rewrite-percentage", None, Int(0, i64::from(i32::MAX)), Mutable, "100"),
+                p("auto-aof-rewrite-min-size", None, Memory(0, i64::MAX), Mutable, "67108864"),
                 // Fixed at start.
                 p("port", None, Int(0, 65535), Immutable, "6379"),
                 p("bind", None, Text, Immutable, "127.0.0.1"),
                 p("databases", None, Int(1, i64::from(i32::MAX)), Immutable, "16"),
                 // Accepted, no effect here (see the module documentation).
                 p("save", None, Text, Mutable, ""),
-                p("appendonly", None, Bool, Mutable, "no"),
-                p("appendfsync", None, Enum(&["always", "everysec", "no"]), Mutable, "everysec"),
+                p("aof-use-rdb-preamble", None, Bool, Mutable, "yes"),
+                p("aof-timestamp-enabled", None, Bool, Mutable, "no"),
                 p("maxmemory", None, Memory(0, i64::MAX), Mutable, "0"),
                 p(
                     "maxmemory-policy",
@@ -328,7 +335,7 @@ fn update_output_limits(current: &str, new: &str) -> Result<String, String> {
             (memory(group[1]), memory(group[2]), group[3].parse::<i32>().ok().filter(|s| *s >= 0))
         else {
             return Err(
-                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
             );
         };
         limits[class] = [hard.to_string(), soft.to_string(), seconds.to_string()];

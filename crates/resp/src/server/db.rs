@@ -49,6 +49,9 @@ pub(crate) struct Db {
     pub(crate) notify: u32,
     /// Keyspace events recorded since they were last published.
     pub(crate) events: Vec<Event>,
+    /// Changes made, counted by every path that changes a key (Redis's `server.dirty`): a
+    /// command that moved it is logged to the AOF.
+    pub(crate) dirty: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -182,6 +185,7 @@ impl Db {
 
     /// Counts a change of `key` if it is watched.
     fn touch(&mut self, key: &[u8]) {
+        self.dirty += 1;
         if self.watched.len() > 0
             && let Some(watch) = self.watched.get_mut(key)
         {
@@ -246,6 +250,7 @@ impl Db {
         let present: Vec<Str> =
             self.watched.keys().filter(|k| self.keys.contains_key(k.as_bytes())).cloned().collect();
         present.iter().for_each(|key| self.touch(key.as_bytes()));
+        self.dirty += 1;
         self.keys.clear();
         self.expires.clear();
     }

@@ -27,6 +27,8 @@
 //! | `blocking`| clients blocked by `BLPOP` and friends, served oldest first            |
 //! | `pubsub`  | channel and pattern subscriptions, delivery, the output buffer limit   |
 //! | `notify`  | keyspace notifications: key changes published as pub/sub messages      |
+//! | `aof`     | the append-only file: logging, replay, torn tails, rewrites            |
+//! | `persist` | the store's use of the AOF: start-up replay, on/off, once a second     |
 //! | `sample`  | random members, distinct or with repeats (`HRANDFIELD`, `SPOP`, ...)   |
 //! | `reply`   | writes replies in RESP2 or RESP3, whichever the client chose           |
 //! | `cmd`     | the command table, the checks before a command runs, the commands      |
@@ -34,6 +36,7 @@
 //!
 //! Everything below `net` is synchronous and does no I/O.
 
+mod aof;
 mod blocking;
 mod client;
 mod cmd;
@@ -43,6 +46,7 @@ mod dict;
 mod glob;
 mod net;
 mod notify;
+mod persist;
 mod pubsub;
 mod reply;
 mod sample;
@@ -76,7 +80,20 @@ impl Server {
 
     /// Accepts and serves connections on `listener` until accepting fails for a reason other
     /// than a transient one (such as running out of file descriptors).
+    ///
+    /// With `appendonly yes`, the append-only file in `dir` is replayed first (a torn tail is
+    /// truncated); a log that cannot be read or is damaged otherwise is an error, and nothing
+    /// is served.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        {
+            let mut store = self.shared.lock();
+            if !store.loaded {
+                store.loaded = true;
+                if store.config.get("appendonly") == "yes" {
+                    store.open_aof()?;
+                }
+            }
+        }
         net::accept_loop(Arc::clone(&self.shared), listener).await
     }
 }

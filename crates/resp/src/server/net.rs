@@ -48,6 +48,7 @@ impl Shared {
 /// Accepts connections forever, one task each; runs the active expiry cycle beside them.
 pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) -> std::io::Result<()> {
     let expiry = tokio::spawn(active_expiry(Arc::clone(&shared)));
+    let aof = tokio::spawn(aof_timer(Arc::clone(&shared)));
     let result = loop {
         let (socket, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -65,6 +66,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) -> s
         });
     };
     expiry.abort();
+    aof.abort();
     result
 }
 
@@ -85,6 +87,20 @@ async fn active_expiry(shared: Arc<Shared>) {
         if store.cached.notify != 0 {
             store.publish_events();
             store.wake_receivers(None);
+        }
+    }
+}
+
+/// Once a second: the AOF's `everysec` sync (outside the lock, like Redis's background
+/// thread), finishing a rewrite whose snapshot is written, an automatic rewrite.
+async fn aof_timer(shared: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let handle = shared.lock().aof_tick();
+        if let Some(file) = handle {
+            let result = tokio::task::spawn_blocking(move || file.sync_data()).await;
+            let result = result.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            shared.lock().aof_synced(result);
         }
     }
 }
@@ -244,6 +260,12 @@ fn run_batch(
     }
     if client.blocked && matches!(after, After::Read) {
         after = After::Blocked;
+    }
+    if !store.flush_aof() {
+        // Under `appendfsync always` a batch that could not be made durable is not
+        // acknowledged: the client sees its connection close instead of its replies.
+        output.clear();
+        return After::Close;
     }
     if let Some(info) = store.clients.get_mut(&client.id) {
         info.last_interaction = Instant::now();

@@ -204,7 +204,8 @@ impl Store {
 
     /// What client `id` subscribes to in `topic`.
     pub(crate) fn subscribed(&self, id: u64, topic: Topic) -> Vec<Str> {
-        self.subscriptions(id).map_or_else(Vec::new, |subs| subs.of(topic).iter().cloned().collect())
+        self.subscriptions(id)
+            .map_or_else(Vec::new, |subs| subs.of(topic).iter().cloned().collect())
     }
 
     /// Drops every subscription of client `id`, without confirmations (disconnection,

@@ -14,6 +14,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
+use super::aof::Aof;
 use super::blocking::Blocked;
 use super::config::{Config, output_limit};
 use super::db::Db;
@@ -47,6 +48,10 @@ pub(crate) struct Store {
     pub(crate) next_client_id: u64,
     /// Numeric parameters read on every batch, parsed once per `CONFIG SET`.
     pub(crate) cached: Cached,
+    /// The append-only file, while `appendonly` is on.
+    pub(crate) aof: Option<Aof>,
+    /// Whether the log was replayed (once, when the server starts serving).
+    pub(crate) loaded: bool,
     rng: u64,
 }
 
@@ -140,6 +145,8 @@ impl Store {
             blocked: HashMap::new(),
             pubsub: PubSub::default(),
             woken: Vec::new(),
+            aof: None,
+            loaded: false,
             stats: Stats::default(),
             started: Instant::now(),
             next_client_id: 1,

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[cfg(feature = "server")]
+mod aof;
+#[cfg(feature = "server")]
 mod blocking;
 mod codec;
 mod decode;

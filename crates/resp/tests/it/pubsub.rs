@@ -89,7 +89,10 @@ fn a_resp2_subscriber_may_only_run_pubsub_commands() {
     assert_eq!(sub.call(&["PING", "hi"]), array(vec![bulk("pong"), bulk("hi")]));
     // Leaving the last channel leaves the context.
     assert_eq!(sub.call(&["UNSUBSCRIBE"]), confirmation("unsubscribe", "c", 0));
-    assert_eq!(sub.call(&["UNSUBSCRIBE"]), array(vec![bulk("unsubscribe"), Frame::NullBulk, Frame::Integer(0)]));
+    assert_eq!(
+        sub.call(&["UNSUBSCRIBE"]),
+        array(vec![bulk("unsubscribe"), Frame::NullBulk, Frame::Integer(0)])
+    );
     assert_eq!(sub.call(&["PING"]), Frame::Simple("PONG".into()));
     // RESET leaves it too.
     sub.send(&["PSUBSCRIBE", "a*", "b*"]);

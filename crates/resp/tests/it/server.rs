@@ -62,8 +62,21 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// A connection over an already connected stream.
+    pub(crate) fn from_stream(stream: TcpStream) -> Conn {
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Conn { stream, buf: BytesMut::new(), decoder: Decoder::default() }
+    }
+
     pub(crate) fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Sends a command; false if the connection is gone.
+    pub(crate) fn try_send(&mut self, args: &[&str]) -> bool {
+        let mut out = Vec::new();
+        Frame::command(args).encode(&mut out);
+        self.stream.write_all(&out).is_ok()
     }
 
     pub(crate) fn send(&mut self, args: &[&str]) {

@@ -250,6 +250,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         hash.insert(Str::new(field), Str::new(text.as_bytes()));
     }
     ctx.notify(notify::HASH, "hincrbyfloat", key);
+    ctx.propagate(&[b"HSET", key, field, text.as_bytes()]);
     ctx.out.bulk(text.as_bytes());
 }
 

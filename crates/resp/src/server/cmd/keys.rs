@@ -146,9 +146,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, args: &[Bytes], base: Base, scale: i64) {
     if when <= now {
         db.remove(key);
         db.notify(notify::GENERIC, "del", key);
+        ctx.propagate(&[b"DEL", key]);
     } else {
         db.set_expire(key, when);
         db.notify(notify::GENERIC, "expire", key);
+        ctx.propagate(&[b"PEXPIREAT", key, when.to_string().as_bytes()]);
     }
     ctx.out.int(1);
 }

@@ -130,6 +130,16 @@ pub(crate) mod errors {
 }
 
 impl<'a> Ctx<'a> {
+    /// Logs `parts` to the AOF in place of the running command, which the log must not
+    /// repeat as sent (its effect depends on the time or on chance: `EXPIRE` is logged as
+    /// `PEXPIREAT`, `SPOP` as `SREM`). May be called more than once.
+    pub(crate) fn propagate(&mut self, parts: &[&[u8]]) {
+        if let Some(aof) = &mut self.store.aof {
+            aof.append(self.client.db, parts);
+            aof.replaced = true;
+        }
+    }
+
     /// Records a keyspace event on `key` in the client's database (see `notify`); it is
     /// published when the command is over.
     pub(crate) fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
@@ -384,6 +394,14 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
     if !ctx.client.authenticated && command.flags & NO_AUTH == 0 {
         return reject(ctx, errors::NOAUTH);
     }
+    if let Some(why) = ctx.store.aof.as_ref().and_then(|aof| aof.error.as_deref())
+        && (command.flags & WRITE != 0 || command.name == "ping")
+    {
+        // Redis's text, with the system's message without Rust's "(os error N)".
+        let why = why.split(" (os error").next().unwrap_or(why);
+        let text = format!("MISCONF Errors writing to the AOF file: {why}");
+        return reject(ctx, &text);
+    }
     if ctx.client.subscriptions > 0 && !ctx.client.resp3 && command.flags & SUBSCRIBED_CONTEXT == 0
     {
         let text = format!(
@@ -414,7 +432,21 @@ pub(crate) fn execute(ctx: &mut Ctx<'_>, args: Vec<Bytes>) {
 pub(super) fn run(ctx: &mut Ctx<'_>, command: &'static Command, args: &[Bytes]) {
     ctx.store.stats.commands_processed += 1;
     ctx.client.last_command = command.full_name;
+    let logged = command.flags & WRITE != 0 && ctx.store.aof.is_some();
+    if !logged {
+        return (command.handler)(ctx, args);
+    }
+    let before = ctx.store.dirty();
+    if let Some(aof) = &mut ctx.store.aof {
+        aof.replaced = false;
+    }
     (command.handler)(ctx, args);
+    // A handler that logged its own form (see `Ctx::propagate`) has been logged already.
+    let replaced = ctx.store.aof.as_ref().is_some_and(|aof| aof.replaced);
+    if !replaced && ctx.store.dirty() != before {
+        let parts: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        ctx.store.propagate(ctx.client.db, &parts);
+    }
 }
 
 /// Replies with a rejection and, inside `MULTI`, dooms the transaction.

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::connection::{container, help};
 use super::{
-    Command, Ctx, FAST, LOADING, SUBSCRIBED_CONTEXT, STALE, command, subcommand, with_subcommands,
+    Command, Ctx, FAST, LOADING, STALE, SUBSCRIBED_CONTEXT, command, subcommand, with_subcommands,
 };
 use crate::server::glob;
 use crate::server::pubsub::{Part, Topic};

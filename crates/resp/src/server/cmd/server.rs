@@ -15,6 +15,7 @@ use crate::server::store::unix_ms;
 pub(super) const COMMANDS: &[Command] = &[
     command("info", -1, LOADING | STALE, (0, 0, 0), "@slow @dangerous", info),
     command("time", 1, FAST | LOADING | STALE, (0, 0, 0), "@fast", time),
+    command("bgrewriteaof", 1, ADMIN, (0, 0, 0), "@admin @slow @dangerous", bgrewriteaof),
     command("debug", -2, ADMIN | LOADING | STALE, (0, 0, 0), "@admin @slow @dangerous", debug),
     with_subcommands(
         "config",
@@ -100,6 +101,9 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         || wanted.iter().any(|w| matches!(w.as_str(), "all" | "everything" | "default"));
     let want = |section: &str| everything || wanted.iter().any(|w| w == section);
     let mut text = String::new();
+    if let Some(aof) = &mut ctx.store.aof {
+        aof.finish_rewrite();
+    }
     let store = &*ctx.store;
     let uptime = store.started.elapsed().as_secs();
     if want("server") {
@@ -134,9 +138,26 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         );
     }
     if want("persistence") {
-        text.push_str(
-            "# Persistence\r\nloading:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n\r\n",
+        let aof = store.aof.as_ref();
+        let status = |ok: bool| if ok { "ok" } else { "err" };
+        let _ = write!(
+            text,
+            "# Persistence\r\nloading:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\n\
+             aof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:{}\r\naof_last_write_status:{}\r\n",
+            u8::from(aof.is_some()),
+            u8::from(aof.is_some_and(|a| a.rewriting.is_some())),
+            status(aof.is_none_or(|a| a.last_rewrite_ok)),
+            status(aof.is_none_or(|a| a.error.is_none())),
         );
+        if let Some(aof) = aof {
+            let _ = write!(
+                text,
+                "aof_current_size:{}\r\naof_base_size:{}\r\n",
+                aof.current_size(),
+                aof.base_size
+            );
+        }
+        text.push_str("\r\n");
     }
     if want("stats") {
         let s = &store.stats;
@@ -254,12 +275,32 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     }
     let changes: Vec<(Bytes, Bytes)> =
         args[2..].chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+    let was_on = ctx.store.aof.is_some();
     match ctx.store.config.set_all(&changes) {
         Ok(()) => {
             ctx.store.apply_config();
+            let on = ctx.store.config.get("appendonly") == "yes";
+            if on && !was_on && ctx.store.enable_aof().is_err() {
+                let _ = ctx.store.config.set("appendonly", "no");
+                return ctx.error(
+                    "ERR CONFIG SET failed (possibly related to argument 'appendonly') - \
+                     Unable to turn on AOF. Check server logs.",
+                );
+            }
+            if !on && was_on {
+                ctx.store.disable_aof();
+            }
             ctx.out.ok();
         }
         Err(e) => ctx.error(&e.0),
+    }
+}
+
+/// `BGREWRITEAOF`: compacts the append-only file (see `aof`).
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    match ctx.store.rewrite_aof() {
+        Ok(()) => ctx.out.simple("Background append only file rewriting started"),
+        Err(text) => ctx.error(&text),
     }
 }
 

@@ -155,6 +155,10 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         let emptied = set.len() == 0;
         if !popped.is_empty() {
             ctx.notify(notify::SET, "spop", key);
+            // The log gets what was drawn, not another draw.
+            let mut parts: Vec<&[u8]> = vec![b"SREM", key];
+            parts.extend(popped.iter().map(Str::as_bytes));
+            ctx.propagate(&parts);
         }
         remove_if(ctx.db(), emptied, key);
     }

@@ -193,6 +193,8 @@ fn set_generic(
     if let Some(at) = expire {
         db.set_expire(key, at);
         db.notify(notify::GENERIC, "expire", key);
+        // The log gets the absolute time: a relative one would restart on replay.
+        ctx.propagate(&[b"SET", key, value, b"PXAT", at.to_string().as_bytes()]);
     }
     if !options.get {
         match int_replies {
@@ -331,6 +333,8 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         }
     }
     ctx.notify(notify::STRING, "incrbyfloat", key);
+    // The log gets the result: replaying the sum could round differently.
+    ctx.propagate(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());
 }
 
@@ -541,10 +545,12 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         Some((ExpireUnit::ExAt | ExpireUnit::PxAt, ms)) if ms <= now => {
             db.remove(key);
             db.notify(notify::GENERIC, "del", key);
+            ctx.propagate(&[b"DEL", key]);
         }
         Some((_, ms)) => {
             db.set_expire(key, ms);
             db.notify(notify::GENERIC, "expire", key);
+            ctx.propagate(&[b"PEXPIREAT", key, ms.to_string().as_bytes()]);
         }
         None if options.persist && db.persist(key) => {
             db.notify(notify::GENERIC, "persist", key);

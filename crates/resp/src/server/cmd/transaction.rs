@@ -79,11 +79,18 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
         return ctx.out.null_array();
     }
     ctx.out.array_len(queue.len());
-    ctx.client.in_exec = true;
+    // Restored after: the AOF's loading client never blocks, in or out of a transaction.
+    let was_in_exec = std::mem::replace(&mut ctx.client.in_exec, true);
+    if let Some(aof) = &mut ctx.store.aof {
+        aof.begin_exec();
+    }
     for (command, args) in queue {
         run(ctx, command, &args);
     }
-    ctx.client.in_exec = false;
+    if let Some(aof) = &mut ctx.store.aof {
+        aof.end_exec();
+    }
+    ctx.client.in_exec = was_in_exec;
 }
 
 /// Whether any key this client watches was modified, or expired, since it was watched.
