@@ -27,6 +27,7 @@ use super::value::{Kind, Str, Value, WrongType};
 mod connection;
 mod hashes;
 mod keys;
+mod lcs;
 mod lists;
 mod pops;
 mod pubsub;

@@ -39,6 +39,7 @@ pub(super) const COMMANDS: &[Command] = &[
     command("append", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "@write @string @fast", append),
     command("strlen", 2, READONLY | FAST, (1, 1, 1), "@read @string @fast", strlen),
     command("getrange", 4, READONLY, (1, 1, 1), "@read @string @slow", getrange),
+    command("lcs", -3, READONLY, (1, 2, 1), "@read @string @slow", super::lcs::lcs),
     command("substr", 4, READONLY, (1, 1, 1), "@read @string @slow", getrange),
     command("setrange", 4, WRITE | DENYOOM, (1, 1, 1), "@write @string @slow", setrange),
     command("getdel", 2, WRITE | FAST, (1, 1, 1), "@write @string @fast", getdel),
