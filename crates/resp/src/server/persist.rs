@@ -124,6 +124,10 @@ impl Store {
                 Ctx { store: self, client: &mut client, out: Reply::new(&mut scratch, false), now };
             execute(&mut ctx, args);
             scratch.clear();
+            // Nobody is subscribed yet, but recorded events must not pile up while loading.
+            if self.cached.notify != 0 {
+                self.publish_events();
+            }
         })
     }
 

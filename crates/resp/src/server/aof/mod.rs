@@ -44,7 +44,6 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use super::reply::format_i64;
 pub(crate) use load::{Ending, replay};
@@ -94,7 +93,6 @@ pub(crate) struct Rewriting {
     obsolete: Vec<Part>,
     /// Set by the writing thread when it is done: the base's size, or why it failed.
     done: Arc<Mutex<Option<Result<u64, String>>>>,
-    started: Instant,
 }
 
 /// The log, as the store drives it (under the store's lock).
@@ -254,7 +252,7 @@ impl Aof {
                 .map_err(|e| e.to_string());
             *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
         });
-        self.rewriting = Some(Rewriting { base, obsolete, done, started: Instant::now() });
+        self.rewriting = Some(Rewriting { base, obsolete, done });
         Ok(())
     }
 
@@ -281,7 +279,6 @@ impl Aof {
             let _ = std::fs::remove_file(self.dir.join(&rewriting.base.name));
         }
         self.last_rewrite_ok = result.is_ok();
-        let _ = rewriting.started;
         true
     }
 
