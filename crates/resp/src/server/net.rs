@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -226,24 +226,7 @@ fn run_batch(
     while !client.blocked {
         match parser.parse(input, client.authenticated) {
             Ok(Some(args)) => {
-                let (resp3, now, start) = (client.resp3, unix_ms(), output.len());
-                let skip_reply = std::mem::take(&mut client.skip_next_reply);
-                let mut ctx =
-                    Ctx { store: &mut store, client, out: Reply::new(output, resp3), now };
-                execute(&mut ctx, args);
-                serve_ready(&mut store, now);
-                if store.cached.notify != 0 {
-                    store.publish_events();
-                }
-                if client.reply_off || skip_reply {
-                    output.truncate(start);
-                }
-                if !store.woken.is_empty() && store.wake_receivers(Some(client.id)) {
-                    // Its own pushes precede its reply, and go out whatever CLIENT REPLY says.
-                    let reply = output.split_off(start);
-                    take_outbox(&mut store, client.id, output);
-                    output.extend_from_slice(&reply);
-                }
+                run_command(&mut store, client, output, args);
                 if client.close_after_reply {
                     after = After::Close;
                     break;
@@ -273,6 +256,30 @@ fn run_batch(
     }
     store.stats.total_net_output_bytes += output.len() as u64;
     after
+}
+
+/// Runs one command and what follows it: serving clients blocked on keys it created,
+/// publishing the keyspace events it caused, dropping its reply under `CLIENT REPLY OFF` or
+/// `SKIP`, waking the connections it sent pushes to, and putting its own pushes in front of
+/// its reply.
+fn run_command(store: &mut Store, client: &mut Client, output: &mut BytesMut, args: Vec<Bytes>) {
+    let (resp3, now, start) = (client.resp3, unix_ms(), output.len());
+    let skip_reply = std::mem::take(&mut client.skip_next_reply);
+    let mut ctx = Ctx { store, client, out: Reply::new(output, resp3), now };
+    execute(&mut ctx, args);
+    serve_ready(store, now);
+    if store.cached.notify != 0 {
+        store.publish_events();
+    }
+    if client.reply_off || skip_reply {
+        output.truncate(start);
+    }
+    if !store.woken.is_empty() && store.wake_receivers(Some(client.id)) {
+        // Its own pushes precede its reply, and go out whatever CLIENT REPLY says.
+        let reply = output.split_off(start);
+        take_outbox(store, client.id, output);
+        output.extend_from_slice(&reply);
+    }
 }
 
 /// Appends what other clients' commands wrote for client `id` to `output`; returns false if

@@ -34,8 +34,8 @@ impl Store {
     }
 
     /// At start, with `appendonly yes`: replays the log if there is one (else creates an
-    /// empty one) and starts logging. Fails, leaving the store empty of the log, if the log
-    /// cannot be read or is damaged other than by a torn tail.
+    /// empty one) and starts logging. Fails if the log cannot be read or is damaged other
+    /// than by a torn tail of its last part.
     pub(crate) fn open_aof(&mut self) -> io::Result<()> {
         let dir = self.aof_dir();
         let prefix = self.config.get("appendfilename").to_string();
@@ -52,46 +52,7 @@ impl Store {
         let manifest = Manifest::parse(&text).map_err(io::Error::other)?;
         let parts: Vec<_> = manifest.base.iter().chain(&manifest.incrs).cloned().collect();
         for (index, part) in parts.iter().enumerate() {
-            let path = dir.join(&part.name);
-            if part.name.ends_with(".rdb") {
-                return Err(io::Error::other(format!(
-                    "{}: RDB base files are not supported (write the base with \
-                     aof-use-rdb-preamble no)",
-                    part.name
-                )));
-            }
-            let file = match File::open(&path) {
-                Ok(file) => file,
-                // A manifest may name an incr part a crash kept from being created.
-                Err(e) if e.kind() == io::ErrorKind::NotFound && index + 1 == parts.len() => {
-                    continue;
-                }
-                Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", part.name))),
-            };
-            match self.replay(io::BufReader::new(file))? {
-                Ending::Complete => {}
-                Ending::Truncated { valid } => {
-                    let last = index + 1 == parts.len();
-                    if !last || self.config.get("aof-load-truncated") != "yes" {
-                        return Err(io::Error::other(format!(
-                            "Unexpected end of file reading the append only file {}",
-                            part.name
-                        )));
-                    }
-                    // Redis's "!!! Warning: short read while loading the AOF file": the torn
-                    // command is cut off and the rest is kept.
-                    let file = std::fs::OpenOptions::new().write(true).open(&path)?;
-                    file.set_len(valid)?;
-                    file.sync_all()?;
-                }
-                Ending::BadFormat { offset } => {
-                    return Err(io::Error::other(format!(
-                        "Bad file format reading the append only file {} at offset {offset}: \
-                         make a backup of it, then repair or remove the damaged command",
-                        part.name
-                    )));
-                }
-            }
+            self.replay_part(&dir.join(&part.name), &part.name, index + 1 == parts.len())?;
         }
         let base_size = manifest
             .base
@@ -110,6 +71,41 @@ impl Store {
         aof::sync_dir(&dir)?;
         self.aof = Some(Aof::new(dir, prefix, manifest, Box::new(sink), fsync, base_size));
         Ok(())
+    }
+
+    /// Replays the part at `path`; `last` says whether a torn tail may be cut off.
+    fn replay_part(&mut self, path: &std::path::Path, name: &str, last: bool) -> io::Result<()> {
+        if name.ends_with(".rdb") {
+            return Err(io::Error::other(format!(
+                "{name}: RDB base files are not supported (write the base with \
+                 aof-use-rdb-preamble no)"
+            )));
+        }
+        let file = match File::open(path) {
+            Ok(file) => file,
+            // A manifest may name an incr part a crash kept from being created.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && last => return Ok(()),
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{name}: {e}"))),
+        };
+        match self.replay(io::BufReader::new(file))? {
+            Ending::Complete => Ok(()),
+            Ending::Truncated { valid }
+                if last && self.config.get("aof-load-truncated") == "yes" =>
+            {
+                // Redis's "!!! Warning: short read while loading the AOF file": the torn
+                // command is cut off and the rest is kept.
+                let file = std::fs::OpenOptions::new().write(true).open(path)?;
+                file.set_len(valid)?;
+                file.sync_all()
+            }
+            Ending::Truncated { .. } => Err(io::Error::other(format!(
+                "Unexpected end of file reading the append only file {name}"
+            ))),
+            Ending::BadFormat { offset } => Err(io::Error::other(format!(
+                "Bad file format reading the append only file {name} at offset {offset}: \
+                 make a backup of it, then repair or remove the damaged command"
+            ))),
+        }
     }
 
     /// Runs the commands of one part, as a client that never blocks and whose replies are
