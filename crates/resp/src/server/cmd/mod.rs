@@ -33,6 +33,7 @@ mod pops;
 mod pubsub;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod transaction;
 mod zsets;
@@ -313,6 +314,7 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(
         server::COMMANDS,
         transaction::COMMANDS,
         pubsub::COMMANDS,
+        sort::COMMANDS,
     ]
     .into_iter()
     .flatten()
