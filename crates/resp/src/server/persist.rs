@@ -133,7 +133,7 @@ impl Store {
         if self.aof.is_some() {
             return Ok(());
         }
-        let mut base = Vec::new();
+        let mut base = bytes::BytesMut::new();
         aof::snapshot(&self.dbs, unix_ms(), &mut base);
         let dir = self.aof_dir();
         let prefix = self.config.get("appendfilename").to_string();
@@ -157,7 +157,7 @@ impl Store {
             self.disable_aof();
             return Ok(());
         }
-        let mut base = Vec::new();
+        let mut base = bytes::BytesMut::new();
         aof::snapshot(&self.dbs, unix_ms(), &mut base);
         let Some(aof) = &mut self.aof else { return Ok(()) };
         if aof.rewriting.is_some() {
@@ -187,6 +187,8 @@ impl Store {
             let _ = self.rewrite_aof();
         }
         let aof = self.aof.as_mut()?;
+        // Retries a write that failed (under everysec/no the commands stay pending), so that
+        // MISCONF lifts once the disk recovers even if no write command arrives.
         let _ = aof.flush();
         if aof.fsync == Fsync::EverySec { aof.take_sync_handle() } else { None }
     }

@@ -45,24 +45,21 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::reply::format_i64;
+use bytes::BytesMut;
+
+use super::reply::Reply;
 pub(crate) use load::{Ending, replay};
 pub(crate) use manifest::{Manifest, Part};
 pub(crate) use rewrite::snapshot;
 pub(crate) use sink::{FileSink, Sink, sync_dir, write_atomically};
 
-/// Appends `parts` to `out` as a RESP array of bulk strings.
-pub(crate) fn encode_command(out: &mut Vec<u8>, parts: &[&[u8]]) {
-    let mut digits = [0; 20];
-    out.push(b'*');
-    out.extend_from_slice(format_i64(&mut digits, parts.len() as i64));
-    out.extend_from_slice(b"\r\n");
+/// Appends `parts` to `out` as a RESP array of bulk strings (a command as clients send it),
+/// with the server's reply writer.
+pub(crate) fn encode_command(out: &mut BytesMut, parts: &[&[u8]]) {
+    let mut writer = Reply::new(out, false);
+    writer.array_len(parts.len());
     for part in parts {
-        out.push(b'$');
-        out.extend_from_slice(format_i64(&mut digits, part.len() as i64));
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(part);
-        out.extend_from_slice(b"\r\n");
+        writer.bulk(part);
     }
 }
 
@@ -104,7 +101,7 @@ pub(crate) struct Aof {
     /// The incr part commands are appended to.
     sink: Box<dyn Sink>,
     /// Commands logged since the last write to `sink`.
-    pending: Vec<u8>,
+    pending: BytesMut,
     /// The database the log's last `SELECT` chose.
     selected: Option<usize>,
     pub(crate) fsync: Fsync,
@@ -136,7 +133,7 @@ impl Aof {
             prefix,
             manifest,
             sink,
-            pending: Vec::new(),
+            pending: BytesMut::new(),
             selected: None,
             fsync,
             in_exec: None,
@@ -231,7 +228,7 @@ impl Aof {
     /// Starts a rewrite from `snapshot`, the dataset as commands: logging moves to a new incr
     /// part (named in the manifest at once, so a crash replays old base, old incr, new incr),
     /// and a thread writes the snapshot as the new base. Call [`Aof::finish_rewrite`] later.
-    pub(crate) fn start_rewrite(&mut self, snapshot: Vec<u8>) -> io::Result<()> {
+    pub(crate) fn start_rewrite(&mut self, snapshot: BytesMut) -> io::Result<()> {
         self.flush()?;
         self.sink.sync()?;
         let incr = self.manifest.next_incr(&self.prefix);

@@ -5,6 +5,8 @@
 //! introduced by a `SELECT`, as in Redis's own rewrite with `aof-use-rdb-preamble no`. Keys
 //! whose time has passed are left out.
 
+use bytes::BytesMut;
+
 use super::encode_command;
 use crate::server::db::Db;
 use crate::server::reply::format_double;
@@ -14,7 +16,7 @@ use crate::server::value::Value;
 pub(crate) const ITEMS_PER_COMMAND: usize = 64;
 
 /// Appends the commands that rebuild `dbs` (as of `now`) to `out`.
-pub(crate) fn snapshot(dbs: &[Db], now: i64, out: &mut Vec<u8>) {
+pub(crate) fn snapshot(dbs: &[Db], now: i64, out: &mut BytesMut) {
     for (index, db) in dbs.iter().enumerate() {
         if db.len() == 0 {
             continue;
@@ -35,7 +37,7 @@ pub(crate) fn snapshot(dbs: &[Db], now: i64, out: &mut Vec<u8>) {
 }
 
 /// The commands that create `key` holding `value`.
-fn write_value(out: &mut Vec<u8>, key: &[u8], value: &Value) {
+fn write_value(out: &mut BytesMut, key: &[u8], value: &Value) {
     match value {
         Value::Str(s) => encode_command(out, &[b"SET", key, s.as_bytes()]),
         Value::List(list) => batches(out, b"RPUSH", key, list.iter().map(|e| vec![e.as_bytes()])),
@@ -53,7 +55,7 @@ fn write_value(out: &mut Vec<u8>, key: &[u8], value: &Value) {
 
 /// `command key item...` for every [`ITEMS_PER_COMMAND`] items (each item one or two words).
 fn batches<'a>(
-    out: &mut Vec<u8>,
+    out: &mut BytesMut,
     command: &[u8],
     key: &'a [u8],
     items: impl Iterator<Item = Vec<&'a [u8]>>,
