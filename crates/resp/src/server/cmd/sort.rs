@@ -47,10 +47,15 @@ struct Options<'a> {
     alpha: bool,
     limit: Option<(i64, i64)>,
     by: Option<&'a [u8]>,
-    /// `BY` without `*`.
-    dont_sort: bool,
     get: Vec<&'a [u8]>,
     store: Option<&'a [u8]>,
+}
+
+impl Options<'_> {
+    /// `BY` a pattern without `*`: keep the elements' own order.
+    fn dont_sort(&self) -> bool {
+        self.by.is_some_and(|pattern| !pattern.contains(&b'*'))
+    }
 }
 
 fn parse_options<'a>(ctx: &mut Ctx<'_>, args: &'a [Bytes], readonly: bool) -> Option<Options<'a>> {
@@ -78,7 +83,6 @@ fn parse_options<'a>(ctx: &mut Ctx<'_>, args: &'a [Bytes], readonly: bool) -> Op
             }
             b"by" if left >= 1 => {
                 options.by = Some(&args[at + 1]);
-                options.dont_sort = !args[at + 1].contains(&b'*');
                 at += 1;
             }
             b"get" if left >= 1 => {
@@ -153,12 +157,12 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) {
         Some(Value::ZSet(zset)) => (zset.iter().map(|(m, _)| m.clone()).collect(), false),
         Some(Value::Str(_) | Value::Hash(_)) => return ctx.wrong_type(),
     };
-    if options.dont_sort && is_set && options.store.is_some() {
-        options = Options { dont_sort: false, alpha: true, by: None, ..options };
+    if options.dont_sort() && is_set && options.store.is_some() {
+        options = Options { alpha: true, by: None, ..options };
     }
     let mut items: Vec<Item> =
         elements.into_iter().map(|element| Item { element, score: 0.0, by: None }).collect();
-    if options.dont_sort {
+    if options.dont_sort() {
         if options.desc && !is_set {
             items.reverse();
         }
