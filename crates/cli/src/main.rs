@@ -12,6 +12,8 @@ use std::process::ExitCode;
 
 use byo_resp::server::{Config, Server};
 
+mod lox;
+
 const USAGE: &str = "\
 usage: byo <command> [arguments]
 
@@ -23,6 +25,15 @@ commands:
   check redis HOST:PORT [--cases FILE]
       Run byo-resp's black-box compatibility cases (or those in FILE) against a
       Redis-compatible server. They flush database 9. Exit code 1 if any fails.
+  lox [--engine vm|tree] [--tokens|--ast|--expr] [FILE]
+      Run a Lox program (a REPL without FILE) with the bytecode VM (default) or the
+      tree-walker. --tokens prints the tokens, --ast the tree of one expression,
+      --expr the value of one expression. Exit codes: 64 usage, 65 compile error,
+      70 runtime error, 74 unreadable file.
+  check lox --suite DIR [--tests NAME] -- COMMAND [ARG]...
+      Run the official Lox test suite in DIR against an interpreter command, with
+      the official rules for the named test set (clox, jlox, chap04_scanning,
+      chap06_parsing, chap07_evaluating, chap17_compiling). Exit code 1 if any fails.
   help
       Print this text.
 ";
@@ -39,6 +50,8 @@ fn main() -> ExitCode {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["serve", "redis", options @ ..] => serve_redis(options),
+        ["lox", options @ ..] => lox::main(options),
+        ["check", "lox", options @ ..] => lox::check(options),
         ["check", "redis", addr] => check_redis(addr, None),
         ["check", "redis", addr, "--cases", file] => check_redis(addr, Some(file)),
         ["help" | "--help" | "-h"] => {

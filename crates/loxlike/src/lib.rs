@@ -1,0 +1,254 @@
+//! Lox, the language of Robert Nystrom's *Crafting Interpreters*, with both of its interpreters
+//! on one front end.
+#![forbid(unsafe_code)]
+
+pub mod diag;
+pub mod number;
+pub mod suite;
+pub mod syntax;
+pub mod tree;
+
+use std::fmt;
+use std::io::Write;
+use std::sync::Arc;
+
+pub use diag::{CompileError, CompileErrors, Dialect};
+
+/// Which interpreter runs the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The tree-walker, with jlox's semantics, number format and error recovery.
+    Tree,
+    /// The bytecode VM, with clox's semantics, limits and error recovery.
+    #[default]
+    Vm,
+}
+
+impl Engine {
+    /// The front-end dialect this engine's reference interpreter uses.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Engine::Tree => Dialect::Jlox,
+            Engine::Vm => Dialect::Clox,
+        }
+    }
+}
+
+/// Bounds on one run, for embedding untrusted programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// Stop with `Instruction budget exhausted.` after this many bytecode instructions (VM) or
+    /// statements (tree-walker).
+    pub fuel: Option<u64>,
+    /// Stop with `Memory limit exceeded.` when the VM's live heap would grow past this many
+    /// bytes (after a collection). The tree-walker does not track memory.
+    pub memory: Option<usize>,
+}
+
+/// A value passed between Lox and a host function.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostValue {
+    /// `nil`
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// A number.
+    Number(f64),
+    /// A string.
+    Str(String),
+    /// Any other object, as Lox would print it (host functions cannot hold on to objects).
+    Object(String),
+}
+
+/// The Rust side of a host function.
+pub type HostFn = Arc<dyn Fn(&[HostValue]) -> Result<HostValue, String> + Send + Sync>;
+
+/// A native function the host adds to the global scope.
+#[derive(Clone)]
+pub struct HostFunction {
+    /// The global name.
+    pub name: String,
+    /// The exact number of arguments.
+    pub arity: u8,
+    /// The code; an `Err` becomes a Lox runtime error with that message.
+    pub function: HostFn,
+}
+
+impl fmt::Debug for HostFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HostFunction({}/{})", self.name, self.arity)
+    }
+}
+
+/// A runtime error: the message, and the stack trace lines the reference interpreter prints
+/// after it (`[line 3]` for jlox; `[line 3] in f()` ... `[line 9] in script` for clox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeError {
+    /// The message, such as `Operands must be numbers.`
+    pub message: String,
+    /// The trace lines, innermost first.
+    pub trace: Vec<String>,
+}
+
+impl RuntimeError {
+    /// An error at `line` with a jlox-style one-line trace.
+    pub fn new(message: String, line: u32) -> Self {
+        RuntimeError { message, trace: vec![format!("[line {line}]")] }
+    }
+
+    fn internal() -> Self {
+        RuntimeError::new("Internal error: the interpreter thread stopped.".into(), 0)
+    }
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        for line in &self.trace {
+            write!(f, "\n{line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// Why a run failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The source does not compile; exit code 65 in the reference interpreters.
+    #[error("{0}")]
+    Compile(CompileErrors),
+    /// The program stopped with a runtime error; exit code 70.
+    #[error("{0}")]
+    Runtime(RuntimeError),
+}
+
+impl Error {
+    /// The exit code the reference interpreters use: 65 for compile errors, 70 for runtime.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Compile(_) => 65,
+            Error::Runtime(_) => 70,
+        }
+    }
+}
+
+/// Compiles and runs `source` with `engine`, printing to `out`.
+pub fn run(source: &str, engine: Engine, out: &mut (dyn Write + Send)) -> Result<(), Error> {
+    Lox::new(engine).run(source, out)
+}
+
+/// A configured interpreter: engine, limits and host functions.
+#[derive(Debug, Clone, Default)]
+pub struct Lox {
+    engine: Engine,
+    limits: Limits,
+    natives: Vec<HostFunction>,
+}
+
+impl Lox {
+    /// An interpreter using `engine`, without limits.
+    pub fn new(engine: Engine) -> Self {
+        Lox { engine, ..Lox::default() }
+    }
+
+    /// Sets the limits for each run.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Adds a global native function.
+    pub fn native(
+        mut self,
+        name: &str,
+        arity: u8,
+        function: impl Fn(&[HostValue]) -> Result<HostValue, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.natives.push(HostFunction { name: name.into(), arity, function: Arc::new(function) });
+        self
+    }
+
+    /// Compiles and runs `source`, printing to `out`.
+    pub fn run(&self, source: &str, out: &mut (dyn Write + Send)) -> Result<(), Error> {
+        let program = syntax::parse(source, self.engine.dialect()).map_err(Error::Compile)?;
+        match self.engine {
+            Engine::Tree => {
+                tree::run(&program, out, &self.natives, self.limits).map_err(Error::Runtime)
+            }
+            Engine::Vm => {
+                tree::run(&program, out, &self.natives, self.limits).map_err(Error::Runtime)
+            }
+        }
+    }
+
+    /// Runs `source` and returns what it printed; on an error, the output so far is lost.
+    pub fn run_captured(&self, source: &str) -> Result<String, Error> {
+        let mut out = Vec::new();
+        self.run(source, &mut out)?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+/// Parses `source` as a single expression, evaluates it with `engine` and prints the value
+/// (the book's chapters 7 and 17, before statements exist).
+pub fn run_expression(
+    source: &str,
+    engine: Engine,
+    out: &mut (dyn Write + Send),
+) -> Result<(), Error> {
+    let (expr, mut interner) =
+        syntax::parse_expression(source, engine.dialect()).map_err(Error::Compile)?;
+    let init = interner.intern("init");
+    let statements = vec![syntax::ast::Stmt::Print(expr)];
+    let program = syntax::ast::Program { statements, interner, init };
+    match engine {
+        Engine::Tree => tree::run(&program, out, &[], Limits::default()).map_err(Error::Runtime),
+        Engine::Vm => tree::run(&program, out, &[], Limits::default()).map_err(Error::Runtime),
+    }
+}
+
+/// A read-eval-print loop: reads `input` line by line, prompting with `> ` on `out`; errors go
+/// to standard error, and globals persist from line to line.
+pub fn repl(
+    engine: Engine,
+    input: impl std::io::BufRead + Send,
+    out: &mut (dyn Write + Send),
+) -> std::io::Result<()> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .stack_size(tree::STACK_SIZE)
+            .spawn_scoped(scope, move || repl_loop(engine, input, out))?;
+        worker.join().unwrap_or_else(|_| Err(std::io::Error::other("the REPL thread stopped")))
+    })
+}
+
+fn repl_loop(
+    engine: Engine,
+    mut input: impl std::io::BufRead,
+    out: &mut (dyn Write + Send),
+) -> std::io::Result<()> {
+    let empty = syntax::ast::Program::default();
+    let mut interner = syntax::ast::Interner::default();
+    let mut interpreter = tree::Interpreter::new(&empty, out, Limits::default());
+    let mut line = String::new();
+    loop {
+        interpreter.output().write_all(b"> ")?;
+        interpreter.output().flush()?;
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            interpreter.output().write_all(b"\n")?;
+            return Ok(());
+        }
+        match syntax::parse_with(&line, engine.dialect(), interner.clone()) {
+            Err(errors) => eprintln!("{errors}"),
+            Ok(program) => {
+                interner = program.interner.clone();
+                if let Err(error) = interpreter.run(&program) {
+                    eprintln!("{error}");
+                }
+            }
+        }
+    }
+}
