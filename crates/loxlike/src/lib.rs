@@ -7,6 +7,7 @@ pub mod number;
 pub mod suite;
 pub mod syntax;
 pub mod tree;
+pub mod vm;
 
 use std::fmt;
 use std::io::Write;
@@ -145,6 +146,7 @@ pub struct Lox {
     engine: Engine,
     limits: Limits,
     natives: Vec<HostFunction>,
+    gc_stress: bool,
 }
 
 impl Lox {
@@ -156,6 +158,13 @@ impl Lox {
     /// Sets the limits for each run.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// VM only: collect garbage before every allocating instruction. Slow; for tests that
+    /// look for objects the collector frees too early.
+    pub fn gc_stress(mut self, on: bool) -> Self {
+        self.gc_stress = on;
         self
     }
 
@@ -178,7 +187,7 @@ impl Lox {
                 tree::run(&program, out, &self.natives, self.limits).map_err(Error::Runtime)
             }
             Engine::Vm => {
-                tree::run(&program, out, &self.natives, self.limits).map_err(Error::Runtime)
+                vm::run(&program, source, out, &self.natives, self.limits, self.gc_stress)
             }
         }
     }
@@ -205,7 +214,7 @@ pub fn run_expression(
     let program = syntax::ast::Program { statements, interner, init };
     match engine {
         Engine::Tree => tree::run(&program, out, &[], Limits::default()).map_err(Error::Runtime),
-        Engine::Vm => tree::run(&program, out, &[], Limits::default()).map_err(Error::Runtime),
+        Engine::Vm => vm::run(&program, source, out, &[], Limits::default(), false),
     }
 }
 

@@ -153,8 +153,16 @@ impl BinaryOp {
 pub enum Expr {
     Nil,
     Bool(bool),
-    Number(f64),
-    String(Symbol),
+    /// A number literal; `at` is the byte offset of its token (for "Too many constants").
+    Number {
+        value: f64,
+        at: u32,
+    },
+    /// A string literal (the symbol of its contents); `at` as for numbers.
+    String {
+        symbol: Symbol,
+        at: u32,
+    },
     /// `( expr )`, kept for the chapter 6 printer.
     Grouping(Box<Expr>),
     Unary {
@@ -242,6 +250,8 @@ pub struct Function {
     pub captures: Vec<Capture>,
     /// The line of the name.
     pub line: u32,
+    /// Byte offset of the body's closing brace.
+    pub end: u32,
 }
 
 /// A statement.
@@ -265,16 +275,19 @@ pub enum Stmt {
         then_branch: Box<Stmt>,
         else_branch: Option<Box<Stmt>>,
     },
+    /// `end` is the byte offset of the body's last token (clox reports a too-long loop there).
     While {
         condition: Expr,
         body: Box<Stmt>,
+        end: u32,
     },
-    /// `for` loops are desugared into blocks and `While`, except that the increment is kept
-    /// apart so the VM can lay it out as clox does.
+    /// A `for` loop without its initializer, which the parser puts in an enclosing block so
+    /// the loop variable gets its own scope. `end` as for `While`.
     For {
         condition: Option<Expr>,
         increment: Option<Expr>,
         body: Box<Stmt>,
+        end: u32,
     },
     Function {
         target: VarRef,

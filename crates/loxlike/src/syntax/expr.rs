@@ -129,11 +129,13 @@ impl Parser<'_> {
                 let op = if token.kind == Minus { UnaryOp::Negate } else { UnaryOp::Not };
                 Expr::Unary { op, operand, line: self.operator_line(token.line) }
             }
-            Number => Expr::Number(self.lexeme(token).parse().unwrap_or(0.0)),
+            Number => {
+                Expr::Number { value: self.lexeme(token).parse().unwrap_or(0.0), at: token.start }
+            }
             String => {
                 let lexeme = self.lexeme(token);
                 let text = lexeme.get(1..lexeme.len() - 1).unwrap_or("");
-                Expr::String(self.interner.intern(text))
+                Expr::String { symbol: self.interner.intern(text), at: token.start }
             }
             True => Expr::Bool(true),
             False => Expr::Bool(false),

@@ -343,7 +343,8 @@ impl<'s> Parser<'s> {
         let body = self.function_rest(noun);
         let (env_size, captures) = self.resolver.end_function();
         let (arity, body) = body?;
-        Ok(Function { name, kind, arity, body, env_size, captures, line: name_token.line })
+        let end = self.previous.start;
+        Ok(Function { name, kind, arity, body, env_size, captures, line: name_token.line, end })
     }
 
     fn function_rest(&mut self, noun: &str) -> PResult<(u8, Vec<Stmt>)> {
@@ -454,7 +455,7 @@ impl<'s> Parser<'s> {
             let condition = self.expression()?;
             self.consume(RightParen, "Expect ')' after condition.")?;
             let body = Box::new(self.statement()?);
-            Ok(Stmt::While { condition, body })
+            Ok(Stmt::While { condition, body, end: self.previous.start })
         } else if self.matches(LeftBrace) {
             self.resolver.begin_scope();
             let statements = self.block();
@@ -514,7 +515,8 @@ impl<'s> Parser<'s> {
         let (initializer, condition, increment, body) = parts?;
         let mut statements = Vec::with_capacity(2);
         statements.extend(initializer);
-        statements.push(Stmt::For { condition, increment, body: Box::new(body) });
+        let end = self.previous.start;
+        statements.push(Stmt::For { condition, increment, body: Box::new(body), end });
         Ok(Stmt::Block { statements, scope })
     }
 

@@ -58,8 +58,8 @@ fn write_ast(out: &mut String, expr: &Expr, interner: &Interner) {
     match expr {
         Expr::Nil => out.push_str("nil"),
         Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Expr::Number(n) => out.push_str(&java_double(*n)),
-        Expr::String(s) => out.push_str(interner.text(*s)),
+        Expr::Number { value, .. } => out.push_str(&java_double(*value)),
+        Expr::String { symbol, .. } => out.push_str(interner.text(*symbol)),
         Expr::Grouping(inner) => parenthesize(out, "group", &[inner]),
         Expr::Unary { op, operand, .. } => {
             let name = if *op == UnaryOp::Negate { "-" } else { "!" };

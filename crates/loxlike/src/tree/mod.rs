@@ -187,12 +187,12 @@ impl<'o> Interpreter<'o> {
                     self.execute(else_branch)?;
                 }
             }
-            Stmt::While { condition, body } => {
+            Stmt::While { condition, body, .. } => {
                 while self.evaluate(condition)?.is_truthy() {
                     self.execute(body)?;
                 }
             }
-            Stmt::For { condition, increment, body } => loop {
+            Stmt::For { condition, increment, body, .. } => loop {
                 if let Some(condition) = condition
                     && !self.evaluate(condition)?.is_truthy()
                 {
@@ -318,8 +318,8 @@ impl<'o> Interpreter<'o> {
         Ok(match expr {
             Expr::Nil => Value::Nil,
             Expr::Bool(b) => Value::Bool(*b),
-            Expr::Number(n) => Value::Number(*n),
-            Expr::String(s) => Value::Str(self.names[*s as usize].clone()),
+            Expr::Number { value, .. } => Value::Number(*value),
+            Expr::String { symbol, .. } => Value::Str(self.names[*symbol as usize].clone()),
             Expr::Grouping(inner) => self.evaluate(inner)?,
             Expr::Unary { op, operand, line } => {
                 let operand = self.evaluate(operand)?;

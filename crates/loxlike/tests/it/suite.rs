@@ -31,6 +31,7 @@ fn run_set(
     set: TestSet,
     engine: Engine,
     language: &str,
+    gc_stress: bool,
 ) -> (usize, Vec<String>) {
     let mut paths = Vec::new();
     files(dir, &mut paths);
@@ -45,7 +46,7 @@ fn run_set(
         let source = std::fs::read_to_string(&path).unwrap();
         let Some(expected) = expectations(&source, language) else { continue };
         let mut out = Vec::new();
-        let (stderr, code) = match Lox::new(engine).run(&source, &mut out) {
+        let (stderr, code) = match Lox::new(engine).gc_stress(gc_stress).run(&source, &mut out) {
             Ok(()) => (String::new(), 0),
             Err(error) => (format!("{error}\n"), error.exit_code() as i32),
         };
@@ -62,7 +63,23 @@ fn run_set(
 #[test]
 fn the_tree_walker_passes_the_jlox_suite() {
     let Some(dir) = suite_dir() else { return };
-    let (passed, failed) = run_set(&dir, TestSet::Jlox, Engine::Tree, "java");
+    let (passed, failed) = run_set(&dir, TestSet::Jlox, Engine::Tree, "java", false);
     assert!(failed.is_empty(), "{} failed:\n{}", failed.len(), failed.join("\n"));
     assert_eq!(passed, 239);
+}
+
+#[test]
+fn the_vm_passes_the_clox_suite() {
+    let Some(dir) = suite_dir() else { return };
+    let (passed, failed) = run_set(&dir, TestSet::Clox, Engine::Vm, "c", false);
+    assert!(failed.is_empty(), "{} failed:\n{}", failed.len(), failed.join("\n"));
+    assert_eq!(passed, 246);
+}
+
+#[test]
+fn the_vm_passes_the_clox_suite_collecting_before_every_allocation() {
+    let Some(dir) = suite_dir() else { return };
+    let (passed, failed) = run_set(&dir, TestSet::Clox, Engine::Vm, "c", true);
+    assert!(failed.is_empty(), "{} failed:\n{}", failed.len(), failed.join("\n"));
+    assert_eq!(passed, 246);
 }

@@ -1,0 +1,756 @@
+//! The virtual machine: a stack of values, a stack of call frames, and the dispatch loop.
+//!
+//! Each call pushes a [`Frame`] whose slots start at `base` on the value stack: slot 0 holds
+//! the callee (or `this` in a method), then the arguments, then the locals. The loop keeps the
+//! running frame's code, `ip` and `base` in local variables and writes `ip` back only when it
+//! leaves the frame (a call, a return, an error), which is what makes dispatch cheap.
+//!
+//! The collector runs only at the start of an allocating instruction, when everything live is
+//! on the stack, in a frame, in an open upvalue or in a global; see [`Vm::reserve`].
+
+use std::io::Write;
+use std::rc::Rc;
+use std::time::Instant;
+
+use super::chunk::op;
+use super::heap::Heap;
+use super::object::{BoundMethod, Closure, Function, Native, ObjRef, Object, Upvalue, Value};
+use crate::syntax::ast::{Interner, Symbol};
+use crate::{HostValue, Limits, RuntimeError};
+
+/// Call frames, as in clox: the 65th nested call is a stack overflow.
+pub const MAX_FRAMES: usize = 64;
+
+struct Frame {
+    closure: ObjRef,
+    code: Rc<Function>,
+    ip: usize,
+    base: usize,
+}
+
+/// The bytecode VM. Globals and the heap persist across [`Vm::run`] calls (a REPL).
+pub struct Vm<'o> {
+    pub(crate) heap: Heap,
+    stack: Vec<Value>,
+    frames: Vec<Frame>,
+    globals: Vec<Option<Value>>,
+    names: Vec<Rc<str>>,
+    open_upvalues: Vec<ObjRef>,
+    out: &'o mut dyn Write,
+    fuel: Option<u64>,
+    memory_limit: Option<usize>,
+    init: Symbol,
+    started: Instant,
+}
+
+impl<'o> Vm<'o> {
+    /// A VM printing to `out`, collecting on every allocation if `gc_stress`.
+    pub fn new(out: &'o mut dyn Write, limits: Limits, gc_stress: bool) -> Self {
+        Vm {
+            heap: Heap::new(gc_stress),
+            stack: Vec::with_capacity(MAX_FRAMES * 256),
+            frames: Vec::with_capacity(MAX_FRAMES),
+            globals: Vec::new(),
+            names: Vec::new(),
+            open_upvalues: Vec::new(),
+            out,
+            fuel: limits.fuel,
+            memory_limit: limits.memory,
+            init: u32::MAX,
+            started: Instant::now(),
+        }
+    }
+
+    /// Where `print` writes.
+    pub fn output(&mut self) -> &mut dyn Write {
+        self.out
+    }
+
+    /// Learns the names of a newly parsed program (its interner continues the previous one).
+    pub(crate) fn learn_names(&mut self, interner: &Interner, natives: &[crate::HostFunction]) {
+        let known = self.names.len();
+        for symbol in known..interner.len() {
+            let name: Rc<str> = Rc::from(interner.text(symbol as Symbol));
+            let native = match &*name {
+                "clock" => Some(Native::Clock),
+                _ => natives
+                    .iter()
+                    .find(|n| *n.name == *name)
+                    .map(|n| Native::Host { arity: n.arity, function: n.function.clone() }),
+            };
+            let value = native.map(|native| Value::Obj(self.heap.alloc(Object::Native(native))));
+            self.globals.push(value);
+            self.names.push(name);
+        }
+        self.init = interner.get("init").unwrap_or(u32::MAX);
+    }
+
+    /// Runs a compiled script function.
+    pub(crate) fn run(&mut self, script: ObjRef) -> Result<(), RuntimeError> {
+        let code = match self.heap.get(script) {
+            Object::Function(function) => function.clone(),
+            _ => return Ok(()),
+        };
+        let closure = Closure { function: script, code: code.clone(), upvalues: Box::new([]) };
+        let closure = self.heap.alloc(Object::Closure(closure));
+        self.stack.clear();
+        self.stack.push(Value::Obj(closure));
+        self.frames.push(Frame { closure, code, ip: 0, base: 0 });
+        let result = self.execute();
+        let _ = self.out.flush();
+        match result {
+            Ok(()) => Ok(()),
+            Err(message) => {
+                let error = self.runtime_error(message);
+                self.stack.clear();
+                self.frames.clear();
+                self.open_upvalues.clear();
+                Err(error)
+            }
+        }
+    }
+
+    fn runtime_error(&self, message: String) -> RuntimeError {
+        let trace = self
+            .frames
+            .iter()
+            .rev()
+            .map(|frame| {
+                let line =
+                    frame.code.chunk.lines.get(frame.ip.saturating_sub(1)).copied().unwrap_or(0);
+                match &frame.code.name {
+                    Some(name) => format!("[line {line}] in {name}()"),
+                    None => format!("[line {line}] in script"),
+                }
+            })
+            .collect();
+        RuntimeError { message, trace }
+    }
+
+    // ---- the heap -------------------------------------------------------------------------
+
+    /// Makes room for an allocation of about `extra` bytes: collects if due, and enforces the
+    /// memory limit. Called only where every live value is reachable from the roots.
+    fn reserve(&mut self, extra: usize) -> Result<(), String> {
+        if self.heap.should_collect(extra) {
+            self.collect();
+        }
+        if let Some(limit) = self.memory_limit
+            && self.heap.bytes + extra > limit
+        {
+            self.collect();
+            if self.heap.bytes + extra > limit {
+                return Err("Memory limit exceeded.".into());
+            }
+        }
+        Ok(())
+    }
+
+    fn collect(&mut self) {
+        for i in 0..self.stack.len() {
+            self.heap.mark_value(self.stack[i]);
+        }
+        for i in 0..self.frames.len() {
+            self.heap.mark(self.frames[i].closure);
+        }
+        for i in 0..self.open_upvalues.len() {
+            self.heap.mark(self.open_upvalues[i]);
+        }
+        for i in 0..self.globals.len() {
+            if let Some(value) = self.globals[i] {
+                self.heap.mark_value(value);
+            }
+        }
+        self.heap.trace();
+        self.heap.sweep();
+    }
+
+    // ---- values ---------------------------------------------------------------------------
+
+    fn format_value(&self, value: Value, out: &mut String) {
+        match value {
+            Value::Nil => out.push_str("nil"),
+            Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+            Value::Number(n) => crate::number::write_clox(out, n),
+            Value::Obj(r) => match self.heap.get(r) {
+                Object::String(s) => out.push_str(&s.text),
+                Object::Function(f) => format_function(f, out),
+                Object::Native(_) => out.push_str("<native fn>"),
+                Object::Closure(c) => format_function(&c.code, out),
+                Object::Upvalue(_) => out.push_str("upvalue"),
+                Object::Class(c) => out.push_str(&c.name),
+                Object::Instance(i) => {
+                    if let Object::Class(c) = self.heap.get(i.class) {
+                        out.push_str(&c.name);
+                    }
+                    out.push_str(" instance");
+                }
+                Object::BoundMethod(b) => self.format_value(Value::Obj(b.method), out),
+            },
+        }
+    }
+
+    fn to_host(&self, value: Value) -> HostValue {
+        match value {
+            Value::Nil => HostValue::Nil,
+            Value::Bool(b) => HostValue::Bool(b),
+            Value::Number(n) => HostValue::Number(n),
+            Value::Obj(r) => match self.heap.get(r) {
+                Object::String(s) => HostValue::Str(s.text.to_string()),
+                _ => {
+                    let mut text = String::new();
+                    self.format_value(value, &mut text);
+                    HostValue::Object(text)
+                }
+            },
+        }
+    }
+
+    fn value_from_host(&mut self, value: HostValue) -> Value {
+        match value {
+            HostValue::Nil => Value::Nil,
+            HostValue::Bool(b) => Value::Bool(b),
+            HostValue::Number(n) => Value::Number(n),
+            HostValue::Str(s) | HostValue::Object(s) => Value::Obj(self.heap.intern(&s)),
+        }
+    }
+
+    fn name(&self, symbol: u16) -> &str {
+        self.names.get(symbol as usize).map_or("", |n| n)
+    }
+
+    fn peek(&self, distance: usize) -> Value {
+        self.stack[self.stack.len() - 1 - distance]
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack.pop().unwrap_or(Value::Nil)
+    }
+
+    // ---- calls ----------------------------------------------------------------------------
+
+    /// Calls the value `argc` slots below the top with the arguments above it. For closures
+    /// this pushes a frame; natives and classes without `init` finish here.
+    fn call_value(&mut self, callee: Value, argc: usize) -> Result<(), String> {
+        let Value::Obj(r) = callee else {
+            return Err("Can only call functions and classes.".into());
+        };
+        match self.heap.get(r) {
+            Object::Closure(_) => self.call_closure(r, argc),
+            Object::BoundMethod(bound) => {
+                let BoundMethod { receiver, method } = *bound;
+                let base = self.stack.len() - argc - 1;
+                self.stack[base] = receiver;
+                self.call_closure(method, argc)
+            }
+            Object::Class(class) => {
+                let initializer = class.initializer;
+                self.reserve(std::mem::size_of::<Object>())?;
+                let instance = self.heap.alloc(Object::new_instance(r));
+                let base = self.stack.len() - argc - 1;
+                self.stack[base] = Value::Obj(instance);
+                match initializer {
+                    Some(Value::Obj(init)) => self.call_closure(init, argc),
+                    _ if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
+                    _ => Ok(()),
+                }
+            }
+            Object::Native(Native::Clock) => {
+                let now = self.started.elapsed().as_secs_f64();
+                self.stack.truncate(self.stack.len() - argc - 1);
+                self.stack.push(Value::Number(now));
+                Ok(())
+            }
+            Object::Native(Native::Host { arity, function }) => {
+                if argc != *arity as usize {
+                    return Err(format!("Expected {arity} arguments but got {argc}."));
+                }
+                let function = function.clone();
+                let args: Vec<HostValue> = self.stack[self.stack.len() - argc..]
+                    .iter()
+                    .map(|&v| self.to_host(v))
+                    .collect();
+                let result = function(&args)?;
+                self.reserve(64)?;
+                let result = self.value_from_host(result);
+                self.stack.truncate(self.stack.len() - argc - 1);
+                self.stack.push(result);
+                Ok(())
+            }
+            _ => Err("Can only call functions and classes.".into()),
+        }
+    }
+
+    fn call_closure(&mut self, closure: ObjRef, argc: usize) -> Result<(), String> {
+        let Object::Closure(c) = self.heap.get(closure) else {
+            return Err("Can only call functions and classes.".into());
+        };
+        let code = c.code.clone();
+        if argc != code.arity as usize {
+            return Err(format!("Expected {} arguments but got {argc}.", code.arity));
+        }
+        if self.frames.len() == MAX_FRAMES {
+            return Err("Stack overflow.".into());
+        }
+        let base = self.stack.len() - argc - 1;
+        self.frames.push(Frame { closure, code, ip: 0, base });
+        Ok(())
+    }
+
+    /// `receiver.name(args)` where the receiver is `argc` below the top.
+    fn invoke(&mut self, name: u16, argc: usize) -> Result<(), String> {
+        let receiver = self.peek(argc);
+        let instance = match receiver {
+            Value::Obj(r) => match self.heap.get(r) {
+                Object::Instance(instance) => instance,
+                _ => return Err("Only instances have methods.".into()),
+            },
+            _ => return Err("Only instances have methods.".into()),
+        };
+        if let Some(&field) = instance.fields.get(&(name as Symbol)) {
+            let base = self.stack.len() - argc - 1;
+            self.stack[base] = field;
+            return self.call_value(field, argc);
+        }
+        let class = instance.class;
+        self.invoke_from_class(class, name, argc)
+    }
+
+    fn invoke_from_class(&mut self, class: ObjRef, name: u16, argc: usize) -> Result<(), String> {
+        let method = match self.heap.get(class) {
+            Object::Class(class) => class.methods.get(&(name as Symbol)).copied(),
+            _ => None,
+        };
+        match method {
+            Some(Value::Obj(method)) => self.call_closure(method, argc),
+            _ => Err(format!("Undefined property '{}'.", self.name(name))),
+        }
+    }
+
+    /// Replaces the receiver on top of the stack with its method `name` bound to it.
+    fn bind_method(&mut self, class: ObjRef, name: u16) -> Result<(), String> {
+        let method = match self.heap.get(class) {
+            Object::Class(class) => class.methods.get(&(name as Symbol)).copied(),
+            _ => None,
+        };
+        let Some(Value::Obj(method)) = method else {
+            return Err(format!("Undefined property '{}'.", self.name(name)));
+        };
+        self.reserve(std::mem::size_of::<Object>())?;
+        let receiver = self.peek(0);
+        let bound = self.heap.alloc(Object::BoundMethod(BoundMethod { receiver, method }));
+        self.pop();
+        self.stack.push(Value::Obj(bound));
+        Ok(())
+    }
+
+    // ---- upvalues -------------------------------------------------------------------------
+
+    /// The open upvalue for stack slot `slot`, created if no closure captured it yet.
+    /// `open_upvalues` is sorted by slot.
+    fn capture_upvalue(&mut self, slot: usize) -> ObjRef {
+        let position = self.open_upvalues.partition_point(|&u| match self.heap.get(u) {
+            Object::Upvalue(Upvalue::Open(s)) => *s < slot,
+            _ => true,
+        });
+        if let Some(&existing) = self.open_upvalues.get(position)
+            && matches!(self.heap.get(existing), Object::Upvalue(Upvalue::Open(s)) if *s == slot)
+        {
+            return existing;
+        }
+        let upvalue = self.heap.alloc(Object::Upvalue(Upvalue::Open(slot)));
+        self.open_upvalues.insert(position, upvalue);
+        upvalue
+    }
+
+    /// Closes every open upvalue at or above stack slot `from`.
+    fn close_upvalues(&mut self, from: usize) {
+        while let Some(&last) = self.open_upvalues.last() {
+            let slot = match self.heap.get(last) {
+                Object::Upvalue(Upvalue::Open(slot)) => *slot,
+                _ => usize::MAX,
+            };
+            if slot < from {
+                break;
+            }
+            let value = self.stack.get(slot).copied().unwrap_or(Value::Nil);
+            *self.heap.get_mut(last) = Object::Upvalue(Upvalue::Closed(value));
+            self.open_upvalues.pop();
+        }
+    }
+
+    fn upvalue_of(&self, closure: ObjRef, index: u8) -> ObjRef {
+        match self.heap.get(closure) {
+            Object::Closure(c) => c.upvalues[index as usize],
+            // A frame's closure is always a closure.
+            _ => unreachable!("frame without a closure"),
+        }
+    }
+
+    // ---- the loop -------------------------------------------------------------------------
+
+    fn execute(&mut self) -> Result<(), String> {
+        let mut frame_index = self.frames.len() - 1;
+        let mut code = self.frames[frame_index].code.clone();
+        let mut ip = self.frames[frame_index].ip;
+        let mut base = self.frames[frame_index].base;
+
+        macro_rules! save_ip {
+            () => {
+                self.frames[frame_index].ip = ip;
+            };
+        }
+        macro_rules! load_frame {
+            () => {
+                frame_index = self.frames.len() - 1;
+                code = self.frames[frame_index].code.clone();
+                ip = self.frames[frame_index].ip;
+                base = self.frames[frame_index].base;
+            };
+        }
+        macro_rules! fail {
+            ($message:expr) => {{
+                save_ip!();
+                return Err($message);
+            }};
+        }
+        macro_rules! read_byte {
+            () => {{
+                let byte = code.chunk.code[ip];
+                ip += 1;
+                byte
+            }};
+        }
+        macro_rules! read_u16 {
+            () => {{
+                let value = code.chunk.read_u16(ip);
+                ip += 2;
+                value
+            }};
+        }
+        macro_rules! numbers {
+            ($a:ident, $b:ident, $result:expr) => {{
+                match (self.peek(1), self.peek(0)) {
+                    (Value::Number($a), Value::Number($b)) => {
+                        self.stack.truncate(self.stack.len() - 2);
+                        self.stack.push($result);
+                    }
+                    _ => fail!("Operands must be numbers.".into()),
+                }
+            }};
+        }
+
+        loop {
+            if let Some(fuel) = &mut self.fuel {
+                if *fuel == 0 {
+                    fail!("Instruction budget exhausted.".into());
+                }
+                *fuel -= 1;
+            }
+            let instruction = read_byte!();
+            match instruction {
+                op::CONSTANT => {
+                    let index = read_byte!() as usize;
+                    self.stack.push(code.chunk.constants[index]);
+                }
+                op::NIL => self.stack.push(Value::Nil),
+                op::TRUE => self.stack.push(Value::Bool(true)),
+                op::FALSE => self.stack.push(Value::Bool(false)),
+                op::POP => {
+                    self.stack.pop();
+                }
+                op::GET_LOCAL => {
+                    let slot = read_byte!() as usize;
+                    self.stack.push(self.stack[base + slot]);
+                }
+                op::SET_LOCAL => {
+                    let slot = read_byte!() as usize;
+                    self.stack[base + slot] = self.peek(0);
+                }
+                op::GET_GLOBAL => {
+                    let slot = read_u16!();
+                    match self.globals.get(slot as usize) {
+                        Some(Some(value)) => self.stack.push(*value),
+                        _ => fail!(format!("Undefined variable '{}'.", self.name(slot))),
+                    }
+                }
+                op::DEFINE_GLOBAL => {
+                    let slot = read_u16!() as usize;
+                    let value = self.pop();
+                    if let Some(global) = self.globals.get_mut(slot) {
+                        *global = Some(value);
+                    }
+                }
+                op::SET_GLOBAL => {
+                    let slot = read_u16!();
+                    let value = self.peek(0);
+                    match self.globals.get_mut(slot as usize) {
+                        Some(global @ Some(_)) => *global = Some(value),
+                        _ => fail!(format!("Undefined variable '{}'.", self.name(slot))),
+                    }
+                }
+                op::GET_UPVALUE => {
+                    let index = read_byte!();
+                    let upvalue = self.upvalue_of(self.frames[frame_index].closure, index);
+                    let value = match self.heap.get(upvalue) {
+                        Object::Upvalue(Upvalue::Open(slot)) => self.stack[*slot],
+                        Object::Upvalue(Upvalue::Closed(value)) => *value,
+                        _ => Value::Nil,
+                    };
+                    self.stack.push(value);
+                }
+                op::SET_UPVALUE => {
+                    let index = read_byte!();
+                    let upvalue = self.upvalue_of(self.frames[frame_index].closure, index);
+                    let value = self.peek(0);
+                    match self.heap.get_mut(upvalue) {
+                        Object::Upvalue(Upvalue::Open(slot)) => {
+                            let slot = *slot;
+                            self.stack[slot] = value;
+                        }
+                        Object::Upvalue(Upvalue::Closed(closed)) => *closed = value,
+                        _ => {}
+                    }
+                }
+                op::GET_PROPERTY => {
+                    let name = read_u16!();
+                    let Value::Obj(r) = self.peek(0) else {
+                        fail!("Only instances have properties.".into())
+                    };
+                    let Object::Instance(instance) = self.heap.get(r) else {
+                        fail!("Only instances have properties.".into())
+                    };
+                    if let Some(&value) = instance.fields.get(&(name as Symbol)) {
+                        self.pop();
+                        self.stack.push(value);
+                    } else {
+                        let class = instance.class;
+                        if let Err(message) = self.bind_method(class, name) {
+                            fail!(message);
+                        }
+                    }
+                }
+                op::SET_PROPERTY => {
+                    let name = read_u16!();
+                    let Value::Obj(r) = self.peek(1) else {
+                        fail!("Only instances have fields.".into())
+                    };
+                    if !matches!(self.heap.get(r), Object::Instance(_)) {
+                        fail!("Only instances have fields.".into());
+                    }
+                    if let Err(message) = self.reserve(32) {
+                        fail!(message);
+                    }
+                    let value = self.peek(0);
+                    if let Object::Instance(instance) = self.heap.get_mut(r) {
+                        let grew = instance.fields.insert(name as Symbol, value).is_none();
+                        if grew {
+                            self.heap.resize(r);
+                        }
+                    }
+                    self.stack.truncate(self.stack.len() - 2);
+                    self.stack.push(value);
+                }
+                op::GET_SUPER => {
+                    let name = read_u16!();
+                    let Value::Obj(superclass) = self.pop() else {
+                        fail!("Superclass must be a class.".into())
+                    };
+                    if let Err(message) = self.bind_method(superclass, name) {
+                        fail!(message);
+                    }
+                }
+                op::EQUAL => {
+                    let (a, b) = (self.peek(1), self.peek(0));
+                    self.stack.truncate(self.stack.len() - 2);
+                    self.stack.push(Value::Bool(a.equals(b)));
+                }
+                op::NOT_EQUAL => {
+                    let (a, b) = (self.peek(1), self.peek(0));
+                    self.stack.truncate(self.stack.len() - 2);
+                    self.stack.push(Value::Bool(!a.equals(b)));
+                }
+                op::GREATER => numbers!(a, b, Value::Bool(a > b)),
+                op::GREATER_EQUAL => numbers!(a, b, Value::Bool(a >= b)),
+                op::LESS => numbers!(a, b, Value::Bool(a < b)),
+                op::LESS_EQUAL => numbers!(a, b, Value::Bool(a <= b)),
+                op::SUBTRACT => numbers!(a, b, Value::Number(a - b)),
+                op::MULTIPLY => numbers!(a, b, Value::Number(a * b)),
+                op::DIVIDE => numbers!(a, b, Value::Number(a / b)),
+                op::ADD => match (self.peek(1), self.peek(0)) {
+                    (Value::Number(a), Value::Number(b)) => {
+                        self.stack.truncate(self.stack.len() - 2);
+                        self.stack.push(Value::Number(a + b));
+                    }
+                    (Value::Obj(a), Value::Obj(b))
+                        if matches!(self.heap.get(a), Object::String(_))
+                            && matches!(self.heap.get(b), Object::String(_)) =>
+                    {
+                        let length = self.heap.str(a).len() + self.heap.str(b).len();
+                        if let Err(message) = self.reserve(length + 32) {
+                            fail!(message);
+                        }
+                        let mut text = String::with_capacity(length);
+                        text.push_str(self.heap.str(a));
+                        text.push_str(self.heap.str(b));
+                        let result = self.heap.intern(&text);
+                        self.stack.truncate(self.stack.len() - 2);
+                        self.stack.push(Value::Obj(result));
+                    }
+                    _ => fail!("Operands must be two numbers or two strings.".into()),
+                },
+                op::NOT => {
+                    let value = self.pop();
+                    self.stack.push(Value::Bool(value.is_falsey()));
+                }
+                op::NEGATE => match self.peek(0) {
+                    Value::Number(n) => {
+                        self.pop();
+                        self.stack.push(Value::Number(-n));
+                    }
+                    _ => fail!("Operand must be a number.".into()),
+                },
+                op::PRINT => {
+                    let value = self.pop();
+                    let mut text = String::new();
+                    self.format_value(value, &mut text);
+                    text.push('\n');
+                    if let Err(e) = self.out.write_all(text.as_bytes()) {
+                        fail!(format!("Cannot write output: {e}."));
+                    }
+                }
+                op::JUMP => {
+                    let offset = read_u16!() as usize;
+                    ip += offset;
+                }
+                op::JUMP_IF_FALSE => {
+                    let offset = read_u16!() as usize;
+                    if self.peek(0).is_falsey() {
+                        ip += offset;
+                    }
+                }
+                op::LOOP => {
+                    let offset = read_u16!() as usize;
+                    ip -= offset;
+                }
+                op::CALL => {
+                    let argc = read_byte!() as usize;
+                    save_ip!();
+                    self.call_value(self.peek(argc), argc)?;
+                    load_frame!();
+                }
+                op::INVOKE => {
+                    let name = read_u16!();
+                    let argc = read_byte!() as usize;
+                    save_ip!();
+                    self.invoke(name, argc)?;
+                    load_frame!();
+                }
+                op::SUPER_INVOKE => {
+                    let name = read_u16!();
+                    let argc = read_byte!() as usize;
+                    save_ip!();
+                    let Value::Obj(superclass) = self.pop() else {
+                        return Err("Superclass must be a class.".into());
+                    };
+                    self.invoke_from_class(superclass, name, argc)?;
+                    load_frame!();
+                }
+                op::CLOSURE => {
+                    let index = read_byte!() as usize;
+                    let Value::Obj(function) = code.chunk.constants[index] else { continue };
+                    let Object::Function(function_code) = self.heap.get(function) else { continue };
+                    let function_code = function_code.clone();
+                    let count = function_code.upvalue_count as usize;
+                    if let Err(message) = self.reserve(64 + count * 40) {
+                        fail!(message);
+                    }
+                    let enclosing = self.frames[frame_index].closure;
+                    let mut upvalues = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        let is_local = read_byte!() == 1;
+                        let index = read_byte!();
+                        upvalues.push(if is_local {
+                            self.capture_upvalue(base + index as usize)
+                        } else {
+                            self.upvalue_of(enclosing, index)
+                        });
+                    }
+                    let closure =
+                        Closure { function, code: function_code, upvalues: upvalues.into() };
+                    let closure = self.heap.alloc(Object::Closure(closure));
+                    self.stack.push(Value::Obj(closure));
+                }
+                op::CLOSE_UPVALUE => {
+                    self.close_upvalues(self.stack.len() - 1);
+                    self.pop();
+                }
+                op::RETURN => {
+                    let result = self.pop();
+                    self.close_upvalues(base);
+                    self.frames.pop();
+                    if self.frames.is_empty() {
+                        self.stack.clear();
+                        return Ok(());
+                    }
+                    self.stack.truncate(base);
+                    self.stack.push(result);
+                    load_frame!();
+                }
+                op::CLASS => {
+                    let name = read_u16!();
+                    if let Err(message) = self.reserve(128) {
+                        fail!(message);
+                    }
+                    let class = Object::new_class(Rc::from(self.name(name)));
+                    let class = self.heap.alloc(class);
+                    self.stack.push(Value::Obj(class));
+                }
+                op::INHERIT => {
+                    let (Value::Obj(superclass), Value::Obj(subclass)) =
+                        (self.peek(1), self.peek(0))
+                    else {
+                        fail!("Superclass must be a class.".into())
+                    };
+                    let Object::Class(parent) = self.heap.get(superclass) else {
+                        fail!("Superclass must be a class.".into())
+                    };
+                    let methods = parent.methods.clone();
+                    let initializer = parent.initializer;
+                    if let Object::Class(child) = self.heap.get_mut(subclass) {
+                        child.methods = methods;
+                        child.initializer = initializer;
+                    }
+                    self.heap.resize(subclass);
+                    self.pop();
+                }
+                op::METHOD => {
+                    let name = read_u16!() as Symbol;
+                    let method = self.peek(0);
+                    let Value::Obj(class) = self.peek(1) else { continue };
+                    let is_init = name == self.init;
+                    if let Object::Class(class) = self.heap.get_mut(class) {
+                        class.methods.insert(name, method);
+                        if is_init {
+                            class.initializer = Some(method);
+                        }
+                    }
+                    self.heap.resize(class);
+                    self.pop();
+                }
+                _ => fail!(format!("Unknown opcode {instruction}.")),
+            }
+        }
+    }
+}
+
+fn format_function(function: &Function, out: &mut String) {
+    match &function.name {
+        Some(name) => {
+            out.push_str("<fn ");
+            out.push_str(name);
+            out.push('>');
+        }
+        None => out.push_str("<script>"),
+    }
+}
