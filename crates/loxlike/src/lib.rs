@@ -1,5 +1,34 @@
 //! Lox, the language of Robert Nystrom's *Crafting Interpreters*, with both of its interpreters
 //! on one front end.
+//!
+//! Lox is a small dynamically typed language with closures and classes. The book implements it
+//! twice: *jlox*, a tree-walking interpreter in Java, and *clox*, a single-pass compiler to
+//! bytecode and a stack VM in C with its own garbage collector. This crate does both, sharing
+//! everything up to the syntax tree:
+//!
+//! 1. [`syntax`]: the scanner (a `logos` DFA), the parser, and the resolver, which the parser
+//!    calls as it goes so that every variable use arrives in the tree already resolved;
+//! 2. [`tree`]: the tree-walker, with jlox's semantics and number format;
+//! 3. [`vm`]: the bytecode compiler and VM, with clox's semantics, limits and output, and a
+//!    mark-sweep collector over an index-based object table.
+//!
+//! The two reference interpreters differ in how they *recover* from compile errors, which is
+//! visible in their output; [`Dialect`] selects one (see [`diag`]). The official test suite
+//! and its rules are in [`suite`], usable against any interpreter binary.
+//!
+//! # Example
+//!
+//! ```
+//! use byo_loxlike::{Engine, Error, Lox};
+//!
+//! let lox = Lox::new(Engine::Vm);
+//! assert_eq!(lox.run_captured("var a = \"lo\"; print a + \"x\";")?, "lox\n");
+//! match lox.run_captured("print 1 - nil;") {
+//!     Err(Error::Runtime(e)) => assert_eq!(e.to_string(), "Operands must be numbers.\n[line 1] in script"),
+//!     other => panic!("{other:?}"),
+//! }
+//! # Ok::<(), Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod diag;
@@ -14,6 +43,11 @@ use std::io::Write;
 use std::sync::Arc;
 
 pub use diag::{CompileError, CompileErrors, Dialect};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// Which interpreter runs the program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -233,28 +267,55 @@ pub fn repl(
     })
 }
 
+/// One REPL session's engine: its globals and heap live from line to line.
+enum Session<'o> {
+    Tree(tree::Interpreter<'o>),
+    Vm(Box<vm::Vm<'o>>),
+}
+
+impl Session<'_> {
+    fn output(&mut self) -> &mut dyn Write {
+        match self {
+            Session::Tree(interpreter) => interpreter.output(),
+            Session::Vm(vm) => vm.output(),
+        }
+    }
+
+    fn run(&mut self, program: &syntax::ast::Program, source: &str) -> Result<(), Error> {
+        match self {
+            Session::Tree(interpreter) => interpreter.run(program).map_err(Error::Runtime),
+            Session::Vm(vm) => vm.load_and_run(program, source, &[]),
+        }
+    }
+}
+
 fn repl_loop(
     engine: Engine,
     mut input: impl std::io::BufRead,
     out: &mut (dyn Write + Send),
 ) -> std::io::Result<()> {
-    let empty = syntax::ast::Program::default();
     let mut interner = syntax::ast::Interner::default();
-    let mut interpreter = tree::Interpreter::new(&empty, out, Limits::default());
+    let mut session = match engine {
+        Engine::Tree => {
+            let empty = syntax::ast::Program::default();
+            Session::Tree(tree::Interpreter::new(&empty, out, Limits::default()))
+        }
+        Engine::Vm => Session::Vm(Box::new(vm::Vm::new(out, Limits::default(), false))),
+    };
     let mut line = String::new();
     loop {
-        interpreter.output().write_all(b"> ")?;
-        interpreter.output().flush()?;
+        session.output().write_all(b"> ")?;
+        session.output().flush()?;
         line.clear();
         if input.read_line(&mut line)? == 0 {
-            interpreter.output().write_all(b"\n")?;
+            session.output().write_all(b"\n")?;
             return Ok(());
         }
         match syntax::parse_with(&line, engine.dialect(), interner.clone()) {
             Err(errors) => eprintln!("{errors}"),
             Ok(program) => {
                 interner = program.interner.clone();
-                if let Err(error) = interpreter.run(&program) {
+                if let Err(error) = session.run(&program, &line) {
                     eprintln!("{error}");
                 }
             }

@@ -96,3 +96,108 @@ fn check_redis_fails_on_a_case_the_server_does_not_meet() {
     );
     assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
 }
+
+/// Runs `byo lox` with `args` on `source` written to a temporary file (or standard input when
+/// `source` is `None`); returns (exit code, stdout, stderr).
+fn lox(args: &[&str], source: Option<&str>, stdin: &str) -> (i32, String, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "byo-lox-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("program.lox");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_byo"));
+    command.arg("lox").args(args);
+    if let Some(source) = source {
+        std::fs::write(&file, source).unwrap();
+        command.arg(&file);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn lox_runs_a_file_with_either_engine() {
+    let source = "print 1/4; print \"done\";";
+    assert_eq!(lox(&[], Some(source), ""), (0, "0.25\ndone\n".into(), String::new()));
+    assert_eq!(
+        lox(&["--engine", "tree"], Some(source), ""),
+        (0, "0.25\ndone\n".into(), String::new())
+    );
+}
+
+#[test]
+fn lox_exit_codes_and_stderr_are_the_reference_interpreters() {
+    let (code, out, err) = lox(&[], Some("print 1;\nprint 1 +;"), "");
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (65, "", "[line 2] Error at ';': Expect expression.\n")
+    );
+    let (code, out, err) = lox(&[], Some("print 1;\nfun f() { return -nil; }\nf();"), "");
+    let want = "Operand must be a number.\n[line 2] in f()\n[line 3] in script\n";
+    assert_eq!((code, out.as_str(), err.as_str()), (70, "1\n", want));
+    let (code, _, err) = lox(&["--engine", "tree"], Some("\n-nil;"), "");
+    assert_eq!((code, err.as_str()), (70, "Operand must be a number.\n[line 2]\n"));
+    let (code, _, err) = lox(&["/no/such/file.lox"], None, "");
+    assert_eq!(code, 74, "{err}");
+    let (code, _, _) = lox(&["--engine", "java"], None, "");
+    assert_eq!(code, 64);
+}
+
+#[test]
+fn lox_dump_modes_print_tokens_and_trees() {
+    assert_eq!(
+        lox(&["--tokens"], Some("a 1"), "").1,
+        "IDENTIFIER a null\nNUMBER 1 1.0\nEOF  null\n"
+    );
+    assert_eq!(lox(&["--ast"], Some("-1 * (2)"), "").1, "(* (- 1.0) (group 2.0))\n");
+    assert_eq!(lox(&["--expr"], Some("1 + 2 * 3"), "").1, "7\n");
+}
+
+#[test]
+fn lox_repl_keeps_globals_between_lines_and_survives_errors() {
+    for engine in ["vm", "tree"] {
+        let (code, out, err) =
+            lox(&["--engine", engine], None, "var a = 2;\nprint a +;\nprint a * 21;\n");
+        assert_eq!(code, 0);
+        assert_eq!(out, "> > > 42\n> \n", "{engine}");
+        assert_eq!(err, "[line 1] Error at ';': Expect expression.\n");
+    }
+}
+
+#[test]
+fn check_lox_runs_a_suite_against_an_interpreter_command() {
+    let dir = std::env::temp_dir().join(format!("byo-lox-suite-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("ok")).unwrap();
+    std::fs::write(dir.join("ok/print.lox"), "print 1; // expect: 1\n").unwrap();
+    std::fs::write(dir.join("ok/error.lox"), "print; // Error at ';': Expect expression.\n")
+        .unwrap();
+    std::fs::write(dir.join("wrong.lox"), "print 2; // expect: 3\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_byo"))
+        .args([
+            "check",
+            "lox",
+            "--suite",
+            dir.to_str().unwrap(),
+            "--",
+            env!("CARGO_BIN_EXE_byo"),
+            "lox",
+        ])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL wrong.lox"), "{stdout}");
+    assert!(stdout.ends_with("2 passed, 1 failed\n"), "{stdout}");
+}

@@ -1,6 +1,6 @@
 //! The syntax tree, already resolved.
 //!
-//! The parser resolves names while it builds the tree (see [`resolver`](super::resolver)), so
+//! The parser resolves names while it builds the tree (see the `resolver` module), so
 //! every variable use arrives here with its [`Place`]: a global slot, or a local addressed in
 //! the two ways the two engines need. The tree-walker keeps one environment per scope, as jlox
 //! does, and finds a local `hops` environments out at position `index`. The bytecode VM keeps

@@ -4,7 +4,7 @@
 //! Error *recovery* follows the chosen [`Dialect`]:
 //!
 //! - **jlox**: a syntax error unwinds (`Err(Unwind::Recover)`) to the nearest
-//!   [`declaration`](Parser::declaration), which skips to a statement boundary.
+//!   `declaration`, which skips to a statement boundary.
 //! - **clox**: a syntax error sets panic mode and parsing *continues* as if the token had been
 //!   there, reporting nothing more until the declaration ends and the parser synchronises. The
 //!   cascades this produces (an `Expect '}' after block.` at the end of the file, say) are part
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::ast::{Class, Expr, Function, FunctionKind, Interner, Place, Program, Stmt, VarRef};
 use super::resolver::{ClassKind, Message, Resolver};
-use super::token::{Scanner, Token, TokenKind};
+use super::token::{MAX_SOURCE_LEN, Scanner, Token, TokenKind};
 use crate::diag::{CompileError, CompileErrors, Dialect, Location};
 
 /// How deeply statements and expressions may nest (blocks, parentheses, unary operators and
@@ -50,6 +50,11 @@ pub fn parse_with(
     dialect: Dialect,
     interner: Interner,
 ) -> Result<Program, CompileErrors> {
+    if source.len() > MAX_SOURCE_LEN {
+        let message = "Source is larger than 4 GiB.".to_string();
+        let error = CompileError { line: 1, location: Location::Nowhere, message };
+        return Err(CompileErrors(vec![error]));
+    }
     let mut parser = Parser::new(source, dialect);
     parser.interner = interner;
     let mut statements = Vec::new();

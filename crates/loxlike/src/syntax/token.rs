@@ -190,8 +190,8 @@ pub struct Scanner<'s> {
 }
 
 impl<'s> Scanner<'s> {
-    /// A scanner over `source`. Sources longer than [`MAX_SOURCE_LEN`] are cut there; callers
-    /// reject them first (see [`crate::Error::SourceTooLarge`]).
+    /// A scanner over `source`. Sources longer than [`MAX_SOURCE_LEN`] are cut there; the
+    /// parser rejects them before scanning.
     pub fn new(source: &'s str) -> Self {
         let source = source.get(..source.len().min(MAX_SOURCE_LEN)).unwrap_or("");
         Scanner { source, lexer: TokenKind::lexer(source), line: 1, counted_to: 0 }

@@ -4,11 +4,11 @@
 //! free list and are reused. Collection is clox's tri-colour mark-sweep (chapter 26):
 //!
 //! 1. the VM marks its roots (stack, frames, open upvalues, globals) gray;
-//! 2. [`Heap::trace`] blackens gray objects one by one, marking what each refers to, until no
+//! 2. `Heap::trace` blackens gray objects one by one, marking what each refers to, until no
 //!    gray object is left. The gray list is an explicit `Vec`, so a deeply linked structure
 //!    cannot overflow the native stack;
 //! 3. interned strings nobody marked are dropped from the intern table (it holds them weakly);
-//! 4. [`Heap::sweep`] frees every unmarked slot and clears the marks.
+//! 4. `Heap::sweep` frees every unmarked slot and clears the marks.
 //!
 //! Invariant: an `ObjRef` reachable from a root always names a live slot. The VM only
 //! collects between instructions, when every value it still needs is on its stack or in a

@@ -1,12 +1,12 @@
 //! The virtual machine: a stack of values, a stack of call frames, and the dispatch loop.
 //!
-//! Each call pushes a [`Frame`] whose slots start at `base` on the value stack: slot 0 holds
+//! Each call pushes a `Frame` whose slots start at `base` on the value stack: slot 0 holds
 //! the callee (or `this` in a method), then the arguments, then the locals. The loop keeps the
 //! running frame's code, `ip` and `base` in local variables and writes `ip` back only when it
 //! leaves the frame (a call, a return, an error), which is what makes dispatch cheap.
 //!
 //! The collector runs only at the start of an allocating instruction, when everything live is
-//! on the stack, in a frame, in an open upvalue or in a global; see [`Vm::reserve`].
+//! on the stack, in a frame, in an open upvalue or in a global; see `Vm::reserve`.
 
 use std::io::Write;
 use std::rc::Rc;
@@ -28,7 +28,7 @@ struct Frame {
     base: usize,
 }
 
-/// The bytecode VM. Globals and the heap persist across [`Vm::run`] calls (a REPL).
+/// The bytecode VM. Globals and the heap persist across [`Vm::load_and_run`] calls (a REPL).
 pub struct Vm<'o> {
     pub(crate) heap: Heap,
     stack: Vec<Value>,
