@@ -8,7 +8,10 @@
 //!
 //! The limits clox enforces here, constants per chunk and jump distances, are reported as clox
 //! reports them, at the token it had just consumed, with panic mode silencing the rest of the
-//! declaration.
+//! declaration. Two known differences, both on programs that clox rejects anyway: this pass runs
+//! only on a program that parsed, so a file with a syntax error *and* a too-large chunk reports
+//! only the former; and a too-long jump in an `if`, `and` or `or` is reported at the file's
+//! first token rather than at the end of the branch.
 
 use std::rc::Rc;
 
