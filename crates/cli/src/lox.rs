@@ -7,8 +7,6 @@ use byo_loxlike::{Dialect, Engine, Error, Lox, syntax};
 
 /// Exit code for a command line that cannot be understood (`EX_USAGE`).
 const EX_USAGE: u8 = 64;
-/// Exit code for source that does not compile (`EX_DATAERR`).
-const EX_DATAERR: u8 = 65;
 /// Exit code for a file that cannot be read (`EX_IOERR`, as clox uses it).
 const EX_IOERR: u8 = 74;
 
@@ -104,7 +102,6 @@ fn usage(message: &str) -> ExitCode {
     eprintln!(
         "byo lox: {message}\n\nusage: byo lox [--engine vm|tree] [--tokens|--ast|--expr] [FILE]"
     );
-    let _ = EX_DATAERR;
     ExitCode::from(EX_USAGE)
 }
 

@@ -47,6 +47,20 @@ pub struct CompileError {
     pub message: String,
 }
 
+impl CompileError {
+    /// An error at `token` (scanned from `source`): at its lexeme, at the end of the source,
+    /// or nowhere for a lexical error, as both references print them.
+    pub fn at(token: crate::syntax::token::Token, source: &str, message: &str) -> Self {
+        use crate::syntax::token::TokenKind;
+        let location = match token.kind {
+            TokenKind::Eof => Location::End,
+            TokenKind::Error => Location::Nowhere,
+            _ => Location::Token(token.lexeme(source).to_string()),
+        };
+        CompileError { line: token.line, location, message: message.to_string() }
+    }
+}
+
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {

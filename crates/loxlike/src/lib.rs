@@ -216,13 +216,21 @@ impl Lox {
     /// Compiles and runs `source`, printing to `out`.
     pub fn run(&self, source: &str, out: &mut (dyn Write + Send)) -> Result<(), Error> {
         let program = syntax::parse(source, self.engine.dialect()).map_err(Error::Compile)?;
+        self.run_program(&program, source, out)
+    }
+
+    /// Runs a parsed program (`source` is its text, for the VM's compile errors).
+    fn run_program(
+        &self,
+        program: &syntax::ast::Program,
+        source: &str,
+        out: &mut (dyn Write + Send),
+    ) -> Result<(), Error> {
         match self.engine {
             Engine::Tree => {
-                tree::run(&program, out, &self.natives, self.limits).map_err(Error::Runtime)
+                tree::run(program, out, &self.natives, self.limits).map_err(Error::Runtime)
             }
-            Engine::Vm => {
-                vm::run(&program, source, out, &self.natives, self.limits, self.gc_stress)
-            }
+            Engine::Vm => vm::run(program, source, out, &self.natives, self.limits, self.gc_stress),
         }
     }
 
@@ -246,10 +254,7 @@ pub fn run_expression(
     let init = interner.intern("init");
     let statements = vec![syntax::ast::Stmt::Print(expr)];
     let program = syntax::ast::Program { statements, interner, init };
-    match engine {
-        Engine::Tree => tree::run(&program, out, &[], Limits::default()).map_err(Error::Runtime),
-        Engine::Vm => vm::run(&program, source, out, &[], Limits::default(), false),
-    }
+    Lox::new(engine).run_program(&program, source, out)
 }
 
 /// A read-eval-print loop: reads `input` line by line, prompting with `> ` on `out`; errors go

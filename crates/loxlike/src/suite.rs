@@ -120,10 +120,10 @@ pub fn expectations(source: &str, language: &str) -> Option<Expectations> {
         if line.contains("// nontest") {
             return None;
         }
-        if let Some(at) = line.find("// expect: ") {
-            expected.output.push((line_number, line[at + 11..].to_string()));
-        } else if let Some(at) = line.find("// expect:") {
-            expected.output.push((line_number, line[at + 10..].to_string()));
+        if let Some(at) = line.find("// expect:") {
+            // `// expect: ?(.*)`: one space after the colon is optional.
+            let text = &line[at + 10..];
+            expected.output.push((line_number, text.strip_prefix(' ').unwrap_or(text).to_string()));
         } else if let Some(at) = line.find("// Error") {
             expected.errors.insert(format!("[{line_number}] {}", &line[at + 3..]));
             expected.exit_code = 65;
@@ -251,9 +251,30 @@ pub struct Report {
 /// How long one test may run before it is killed and failed.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What one run of an interpreter on a test printed, and its exit code (-1 if killed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// The exit code.
+    pub exit_code: i32,
+}
+
 /// Runs every test of `set` under `suite` with `command` (the interpreter and its arguments;
 /// the test file's path is appended).
 pub fn run(suite: &Path, set: TestSet, command: &[String]) -> std::io::Result<Report> {
+    run_with(suite, set, |file, _source| run_one(command, file))
+}
+
+/// Runs every test of `set` under `suite` through `interpret`, which gets the file's path and
+/// source and says what the interpreter did (an in-process interpreter needs no binary).
+pub fn run_with(
+    suite: &Path,
+    set: TestSet,
+    mut interpret: impl FnMut(&Path, &str) -> std::io::Result<Outcome>,
+) -> std::io::Result<Report> {
     let mut files = Vec::new();
     collect(suite, &mut files)?;
     files.sort();
@@ -270,8 +291,8 @@ pub fn run(suite: &Path, set: TestSet, command: &[String]) -> std::io::Result<Re
             report.skipped += 1;
             continue;
         };
-        let failures = match run_one(command, &file) {
-            Ok((stdout, stderr, code)) => check(&expected, &stdout, &stderr, code),
+        let failures = match interpret(&file, &source) {
+            Ok(run) => check(&expected, &run.stdout, &run.stderr, run.exit_code),
             Err(e) => vec![format!("Could not run the interpreter: {e}")],
         };
         if failures.is_empty() {
@@ -295,8 +316,8 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Runs `command file`, returning stdout, stderr and the exit code (-1 if killed).
-fn run_one(command: &[String], file: &Path) -> std::io::Result<(String, String, i32)> {
+/// Runs `command file`, killing it after [`TEST_TIMEOUT`].
+fn run_one(command: &[String], file: &Path) -> std::io::Result<Outcome> {
     let (program, args) =
         command.split_first().ok_or_else(|| std::io::Error::other("no command"))?;
     let mut child = Command::new(program)
@@ -324,7 +345,8 @@ fn run_one(command: &[String], file: &Path) -> std::io::Result<(String, String, 
     };
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
-    Ok((stdout, stderr, status.and_then(|s| s.code()).unwrap_or(-1)))
+    let exit_code = status.and_then(|s| s.code()).unwrap_or(-1);
+    Ok(Outcome { stdout, stderr, exit_code })
 }
 
 fn read_all(stream: Option<&mut impl Read>) -> String {

@@ -106,12 +106,7 @@ impl<'s> Parser<'s> {
             let token = scanner.next_token();
             if token.kind == TokenKind::Error && dialect == Dialect::Jlox {
                 // jlox reports lexical errors while scanning, before parsing starts.
-                let message = token.error.unwrap_or("Unexpected character.").to_string();
-                errors.push(CompileError {
-                    line: token.line,
-                    location: Location::Nowhere,
-                    message,
-                });
+                errors.push(CompileError::at(token, source, token.error_message()));
                 continue;
             }
             tokens.push(token);
@@ -164,8 +159,7 @@ impl<'s> Parser<'s> {
                 break;
             }
             // Only clox's token stream has error tokens: it reports and skips them here.
-            let message = self.current.error.unwrap_or("Unexpected character.");
-            self.report(self.current, message);
+            self.report(self.current, self.current.error_message());
         }
     }
 
@@ -209,12 +203,7 @@ impl<'s> Parser<'s> {
         if self.dialect == Dialect::Clox {
             self.panic = true;
         }
-        let location = match token.kind {
-            TokenKind::Eof => Location::End,
-            TokenKind::Error => Location::Nowhere,
-            _ => Location::Token(self.lexeme(token).to_string()),
-        };
-        self.errors.push(CompileError { line: token.line, location, message: message.to_string() });
+        self.errors.push(CompileError::at(token, self.source, message));
     }
 
     /// A syntax error: jlox unwinds to the nearest declaration, clox carries on in panic mode.
@@ -230,11 +219,7 @@ impl<'s> Parser<'s> {
     pub(crate) fn scope_error(&mut self, token: Token, message: Message) {
         match self.dialect {
             Dialect::Clox => self.report(token, message),
-            Dialect::Jlox => {
-                let location = Location::Token(self.lexeme(token).to_string());
-                let message = message.to_string();
-                self.held_back.push(CompileError { line: token.line, location, message });
-            }
+            Dialect::Jlox => self.held_back.push(CompileError::at(token, self.source, message)),
         }
     }
 

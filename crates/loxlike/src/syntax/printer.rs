@@ -5,7 +5,7 @@
 
 use super::ast::{Expr, Interner, UnaryOp};
 use super::token::{Scanner, TokenKind};
-use crate::diag::{CompileError, Location};
+use crate::diag::CompileError;
 use crate::number::java_double;
 
 /// One line per token, `TYPE lexeme literal`, as jlox's chapter 4 prints them; lexical errors
@@ -19,12 +19,7 @@ pub fn dump_tokens(source: &str) -> (String, Vec<CompileError>) {
         let lexeme = token.lexeme(source);
         let literal = match token.kind {
             TokenKind::Error => {
-                let message = token.error.unwrap_or("Unexpected character.").to_string();
-                errors.push(CompileError {
-                    line: token.line,
-                    location: Location::Nowhere,
-                    message,
-                });
+                errors.push(CompileError::at(token, source, token.error_message()));
                 continue;
             }
             TokenKind::Number => java_double(lexeme.parse().unwrap_or(0.0)),

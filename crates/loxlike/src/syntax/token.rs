@@ -169,6 +169,11 @@ pub struct Token {
 }
 
 impl Token {
+    /// For an error token, the message the reference interpreters print.
+    pub fn error_message(&self) -> &'static str {
+        self.error.unwrap_or("Unexpected character.")
+    }
+
     /// The token's text in `source` (the source it was scanned from).
     pub fn lexeme<'s>(&self, source: &'s str) -> &'s str {
         let start = self.start as usize;

@@ -87,12 +87,9 @@ impl<'o> Interpreter<'o> {
     /// An interpreter for `program` (and later programs parsed with its interner), with the
     /// standard native `clock`.
     pub fn new(program: &Program, out: &'o mut dyn Write, limits: Limits) -> Self {
-        let names: Vec<Rc<str>> = (0..program.interner.len())
-            .map(|s| Rc::from(program.interner.text(s as Symbol)))
-            .collect();
         let mut interpreter = Interpreter {
-            globals: vec![None; names.len()],
-            names,
+            globals: Vec::new(),
+            names: Vec::new(),
             env: None,
             out,
             depth: 0,
@@ -100,6 +97,7 @@ impl<'o> Interpreter<'o> {
             line: 1,
             init: program.init,
         };
+        interpreter.learn_names(program);
         let start = std::time::Instant::now();
         interpreter
             .define_native("clock", 0, move |_| Ok(Value::Number(start.elapsed().as_secs_f64())));
@@ -132,12 +130,17 @@ impl<'o> Interpreter<'o> {
         self.out
     }
 
-    /// Runs a program parsed with this interpreter's symbols (or a continuation of them).
-    pub fn run(&mut self, program: &Program) -> Result<(), RuntimeError> {
+    /// Adds the symbols `program` interned beyond those already known (a global slot each).
+    fn learn_names(&mut self, program: &Program) {
         for symbol in self.names.len()..program.interner.len() {
             self.names.push(Rc::from(program.interner.text(symbol as Symbol)));
             self.globals.push(None);
         }
+    }
+
+    /// Runs a program parsed with this interpreter's symbols (or a continuation of them).
+    pub fn run(&mut self, program: &Program) -> Result<(), RuntimeError> {
+        self.learn_names(program);
         let result = self.execute_all(&program.statements);
         let _ = self.out.flush();
         match result {

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use super::chunk::{Chunk, MAX_CONSTANTS, op};
 use super::heap::Heap;
 use super::object::{Function, ObjRef, Object, Value};
-use crate::diag::{CompileError, CompileErrors, Location};
+use crate::diag::{CompileError, CompileErrors};
 use crate::syntax::ast::{
     self, BinaryOp, Expr, FunctionKind, Place, Program, Stmt, UnaryOp, VarRef, VmPlace,
 };
@@ -126,13 +126,13 @@ impl Compiler<'_> {
             return;
         }
         self.panic = true;
+        // Rescan the one token at `at`; its line counts from there, so add the lines before.
         let start = (at as usize).min(self.source.len());
-        let token = Scanner::new(self.source.get(start..).unwrap_or("")).next_token();
-        let lexeme = token.lexeme(self.source.get(start..).unwrap_or("")).to_string();
-        let line = self.source.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count() as u32
-            + token.line;
-        let location = Location::Token(lexeme);
-        self.errors.push(CompileError { line, location, message: message.into() });
+        let rest = self.source.get(start..).unwrap_or("");
+        let mut token = Scanner::new(rest).next_token();
+        token.line +=
+            self.source.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count() as u32;
+        self.errors.push(CompileError::at(token, rest, message));
     }
 
     // ---- statements -----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use byo_loxlike::suite::{TestSet, check, expectations};
+use byo_loxlike::suite::{Outcome, TestSet, run_with};
 use byo_loxlike::{Engine, Lox};
 
 fn suite_dir() -> Option<PathBuf> {
@@ -14,72 +14,38 @@ fn suite_dir() -> Option<PathBuf> {
     Some(PathBuf::from(dir))
 }
 
-fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "lox") {
-            out.push(path);
-        }
-    }
-}
-
-/// Runs `set` in-process with `engine`; returns (passed, failures).
-fn run_set(
-    dir: &std::path::Path,
-    set: TestSet,
-    engine: Engine,
-    language: &str,
-    gc_stress: bool,
-) -> (usize, Vec<String>) {
-    let mut paths = Vec::new();
-    files(dir, &mut paths);
-    paths.sort();
-    let mut passed = 0;
-    let mut failed = Vec::new();
-    for path in paths {
-        let relative = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
-        if relative.contains("benchmark") || !set.includes(&relative) {
-            continue;
-        }
-        let source = std::fs::read_to_string(&path).unwrap();
-        let Some(expected) = expectations(&source, language) else { continue };
+/// Runs `set` in-process with `lox`: every test must pass, and there must be `count` of them.
+fn assert_passes(set: TestSet, lox: Lox, count: usize) {
+    let Some(dir) = suite_dir() else { return };
+    let report = run_with(&dir, set, |_, source| {
         let mut out = Vec::new();
-        let (stderr, code) = match Lox::new(engine).gc_stress(gc_stress).run(&source, &mut out) {
+        let (stderr, exit_code) = match lox.run(source, &mut out) {
             Ok(()) => (String::new(), 0),
             Err(error) => (format!("{error}\n"), error.exit_code() as i32),
         };
-        let failures = check(&expected, &String::from_utf8_lossy(&out), &stderr, code);
-        if failures.is_empty() {
-            passed += 1;
-        } else {
-            failed.push(format!("{relative}: {}", failures.join("; ")));
-        }
-    }
-    (passed, failed)
+        Ok(Outcome { stdout: String::from_utf8_lossy(&out).into_owned(), stderr, exit_code })
+    })
+    .unwrap();
+    let failed: Vec<String> = report
+        .failed
+        .iter()
+        .map(|(path, failures)| format!("{path}: {}", failures.join("; ")))
+        .collect();
+    assert!(failed.is_empty(), "{} failed:\n{}", failed.len(), failed.join("\n"));
+    assert_eq!(report.passed, count);
 }
 
 #[test]
 fn the_tree_walker_passes_the_jlox_suite() {
-    let Some(dir) = suite_dir() else { return };
-    let (passed, failed) = run_set(&dir, TestSet::Jlox, Engine::Tree, "java", false);
-    assert!(failed.is_empty(), "{} failed:\n{}", failed.len(), failed.join("\n"));
-    assert_eq!(passed, 239);
+    assert_passes(TestSet::Jlox, Lox::new(Engine::Tree), 239);
 }
 
 #[test]
 fn the_vm_passes_the_clox_suite() {
-    let Some(dir) = suite_dir() else { return };
-    let (passed, failed) = run_set(&dir, TestSet::Clox, Engine::Vm, "c", false);
-    assert!(failed.is_empty(), "{} failed:\n{}", failed.len(), failed.join("\n"));
-    assert_eq!(passed, 246);
+    assert_passes(TestSet::Clox, Lox::new(Engine::Vm), 246);
 }
 
 #[test]
 fn the_vm_passes_the_clox_suite_collecting_before_every_allocation() {
-    let Some(dir) = suite_dir() else { return };
-    let (passed, failed) = run_set(&dir, TestSet::Clox, Engine::Vm, "c", true);
-    assert!(failed.is_empty(), "{} failed:\n{}", failed.len(), failed.join("\n"));
-    assert_eq!(passed, 246);
+    assert_passes(TestSet::Clox, Lox::new(Engine::Vm).gc_stress(true), 246);
 }
