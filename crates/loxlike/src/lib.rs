@@ -242,6 +242,29 @@ impl Lox {
     }
 }
 
+/// Compiles `source` for the VM and lists its bytecode the way clox's `DEBUG_PRINT_CODE`
+/// does: each function under a `== name ==` header, inner functions before the code that
+/// encloses them and `<script>` last.
+///
+/// ```
+/// let listing = byo_loxlike::disassemble("print 1 + 2;")?;
+/// assert_eq!(
+///     listing,
+///     "== <script> ==\n\
+///      0000    1 OP_CONSTANT         0 '1'\n\
+///      0002    | OP_CONSTANT         1 '2'\n\
+///      0004    | OP_ADD\n\
+///      0005    | OP_PRINT\n\
+///      0006    | OP_NIL\n\
+///      0007    | OP_RETURN\n"
+/// );
+/// # Ok::<(), byo_loxlike::Error>(())
+/// ```
+pub fn disassemble(source: &str) -> Result<String, Error> {
+    let program = syntax::parse(source, Dialect::Clox).map_err(Error::Compile)?;
+    vm::disassemble(&program, source).map_err(Error::Compile)
+}
+
 /// Parses `source` as a single expression, evaluates it with `engine` and prints the value
 /// (the book's chapters 7 and 17, before statements exist).
 pub fn run_expression(

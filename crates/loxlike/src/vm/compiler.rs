@@ -17,26 +17,35 @@ use std::rc::Rc;
 
 use super::chunk::{Chunk, MAX_CONSTANTS, op};
 use super::heap::Heap;
-use super::object::{Function, ObjRef, Object, Value};
+use super::object::{Function, FunctionId, Object, Value};
 use crate::diag::{CompileError, CompileErrors};
 use crate::syntax::ast::{
     self, BinaryOp, Expr, FunctionKind, Place, Program, Stmt, UnaryOp, VarRef, VmPlace,
 };
 use crate::syntax::token::Scanner;
 
-/// Compiles `program` (parsed from `source`) into the script function, allocated in `heap`.
-pub fn compile(program: &Program, source: &str, heap: &mut Heap) -> Result<ObjRef, CompileErrors> {
+/// Compiles `program` (parsed from `source`) into `functions`, returning the script function's
+/// index there. String constants and function objects are allocated in `heap`. On error,
+/// `functions` is left as it was.
+pub fn compile(
+    program: &Program,
+    source: &str,
+    heap: &mut Heap,
+    functions: &mut Vec<Function>,
+) -> Result<FunctionId, CompileErrors> {
+    let known = functions.len();
     let mut compiler =
-        Compiler { program, source, heap, errors: Vec::new(), panic: false, line: 1 };
+        Compiler { program, source, heap, functions, errors: Vec::new(), panic: false, line: 1 };
     let mut script = FunctionBuilder::default();
     compiler.statements(&mut script, &program.statements);
     compiler.emit(&mut script, op::NIL);
     compiler.emit(&mut script, op::RETURN);
     if !compiler.errors.is_empty() {
+        compiler.functions.truncate(known);
         return Err(CompileErrors(compiler.errors));
     }
     let function = Function { name: None, arity: 0, upvalue_count: 0, chunk: script.chunk };
-    Ok(compiler.heap.alloc(Object::Function(Rc::new(function))))
+    Ok(compiler.add_function(function))
 }
 
 #[derive(Default)]
@@ -51,6 +60,7 @@ struct Compiler<'a> {
     program: &'a Program,
     source: &'a str,
     heap: &'a mut Heap,
+    functions: &'a mut Vec<Function>,
     errors: Vec<CompileError>,
     panic: bool,
     /// The line instructions are attributed to.
@@ -58,6 +68,11 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
+    fn add_function(&mut self, function: Function) -> FunctionId {
+        self.functions.push(function);
+        FunctionId((self.functions.len() - 1) as u32)
+    }
+
     // ---- emitting -------------------------------------------------------------------------
 
     fn emit(&mut self, f: &mut FunctionBuilder, byte: u8) {
@@ -256,8 +271,9 @@ impl Compiler<'_> {
         let name = Some(Rc::from(self.program.interner.text(function.name)));
         let upvalue_count = function.captures.len() as u8;
         let compiled = Function { name, arity: function.arity, upvalue_count, chunk: inner.chunk };
-        let r = self.heap.alloc(Object::Function(Rc::new(compiled)));
-        let index = self.constant(f, Value::Obj(r), function.end);
+        let id = self.add_function(compiled);
+        let r = self.heap.alloc(Object::Function(id));
+        let index = self.constant(f, Value::obj(r), function.end);
         self.emit(f, op::CLOSURE);
         self.emit(f, index);
         for capture in &function.captures {
@@ -333,13 +349,13 @@ impl Compiler<'_> {
             Expr::Nil => self.emit(f, op::NIL),
             Expr::Bool(true) => self.emit(f, op::TRUE),
             Expr::Bool(false) => self.emit(f, op::FALSE),
-            Expr::Number { value, at } => self.emit_constant(f, Value::Number(*value), *at),
+            Expr::Number { value, at } => self.emit_constant(f, Value::number(*value), *at),
             Expr::String { symbol, at } => {
                 let index = match f.strings.iter().find(|(s, _)| s == symbol) {
                     Some(&(_, index)) => index,
                     None => {
                         let r = self.heap.intern(self.program.interner.text(*symbol));
-                        let index = self.constant(f, Value::Obj(r), *at);
+                        let index = self.constant(f, Value::obj(r), *at);
                         f.strings.push((*symbol, index));
                         index
                     }

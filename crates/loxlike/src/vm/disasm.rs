@@ -4,44 +4,63 @@ use std::fmt::Write;
 
 use super::chunk::{Chunk, op};
 use super::heap::Heap;
-use super::object::{Object, Value};
+use super::object::{Function, Kind, Object, Value};
 use crate::syntax::ast::Interner;
 
-/// The listing of `chunk` under a `== name ==` header, one instruction per line:
-/// offset, line (or `|` when unchanged), opcode name and operands.
-pub fn disassemble(chunk: &Chunk, name: &str, heap: &Heap, names: &Interner) -> String {
-    let mut out = format!("== {name} ==\n");
-    let mut offset = 0;
-    while offset < chunk.code.len() {
-        offset = instruction(&mut out, chunk, offset, heap, names);
+/// What a listing needs besides the chunk: the heap (string constants), the function table
+/// (function constants) and the interner (global, property and method names).
+pub(crate) struct Context<'a> {
+    pub(crate) heap: &'a Heap,
+    pub(crate) functions: &'a [Function],
+    pub(crate) names: &'a Interner,
+}
+
+/// Every function in `functions`, each under a `== name ==` header as clox's
+/// `DEBUG_PRINT_CODE` prints them: inner functions before the code that encloses them, the
+/// script last.
+pub(crate) fn disassemble_all(context: &Context<'_>) -> String {
+    let mut out = String::new();
+    for function in context.functions {
+        let name = function.name.as_deref().unwrap_or("<script>");
+        disassemble(&mut out, &function.chunk, name, context);
     }
     out
 }
 
-fn constant_text(value: Value, heap: &Heap) -> String {
-    match value {
-        Value::Number(n) => crate::number::clox(n),
-        Value::Obj(r) => match heap.get(r) {
+/// Appends the listing of `chunk` under a `== name ==` header, one instruction per line:
+/// offset, line (or `|` when unchanged), opcode name and operands.
+pub(crate) fn disassemble(out: &mut String, chunk: &Chunk, name: &str, context: &Context<'_>) {
+    let _ = writeln!(out, "== {name} ==");
+    let mut offset = 0;
+    while offset < chunk.code.len() {
+        offset = instruction(out, chunk, offset, context);
+    }
+}
+
+fn constant_text(value: Value, context: &Context<'_>) -> String {
+    match value.kind() {
+        Kind::Number(n) => crate::number::clox(n),
+        Kind::Obj(r) => match context.heap.get(r) {
             Object::String(s) => s.text.to_string(),
-            Object::Function(f) => match &f.name {
-                Some(name) => format!("<fn {name}>"),
-                None => "<script>".into(),
+            Object::Function(id) => match context.functions.get(id.index()) {
+                Some(Function { name: Some(name), .. }) => format!("<fn {name}>"),
+                _ => "<script>".into(),
             },
             _ => "<object>".into(),
         },
-        Value::Nil => "nil".into(),
-        Value::Bool(b) => b.to_string(),
+        Kind::Nil => "nil".into(),
+        Kind::Bool(b) => b.to_string(),
     }
 }
 
 /// Appends one instruction at `offset`; returns the next instruction's offset.
-pub fn instruction(
+pub(crate) fn instruction(
     out: &mut String,
     chunk: &Chunk,
     offset: usize,
-    heap: &Heap,
-    names: &Interner,
+    context: &Context<'_>,
 ) -> usize {
+    let names = context.names;
     let _ = write!(out, "{offset:04} ");
     let line = chunk.lines[offset];
     if offset > 0 && chunk.lines[offset - 1] == line {
@@ -62,8 +81,8 @@ pub fn instruction(
     match opcode {
         op::CONSTANT => {
             let index = byte(offset + 1);
-            let value = chunk.constants.get(index as usize).copied().unwrap_or(Value::Nil);
-            let _ = writeln!(out, "{name:<16} {index:4} '{}'", constant_text(value, heap));
+            let value = chunk.constants.get(index as usize).copied().unwrap_or(Value::NIL);
+            let _ = writeln!(out, "{name:<16} {index:4} '{}'", constant_text(value, context));
             offset + 2
         }
         op::GET_LOCAL | op::SET_LOCAL | op::GET_UPVALUE | op::SET_UPVALUE | op::CALL => {
@@ -105,13 +124,12 @@ pub fn instruction(
         }
         op::CLOSURE => {
             let index = byte(offset + 1);
-            let value = chunk.constants.get(index as usize).copied().unwrap_or(Value::Nil);
-            let _ = writeln!(out, "{name:<16} {index:4} {}", constant_text(value, heap));
-            let count = match value {
-                Value::Obj(r) => match heap.get(r) {
-                    Object::Function(f) => f.upvalue_count as usize,
-                    _ => 0,
-                },
+            let value = chunk.constants.get(index as usize).copied().unwrap_or(Value::NIL);
+            let _ = writeln!(out, "{name:<16} {index:4} {}", constant_text(value, context));
+            let count = match value.as_obj().map(|r| context.heap.get(r)) {
+                Some(Object::Function(id)) => {
+                    context.functions.get(id.index()).map_or(0, |f| f.upvalue_count as usize)
+                }
                 _ => 0,
             };
             let mut next = offset + 2;

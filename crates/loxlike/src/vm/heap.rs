@@ -139,7 +139,7 @@ impl Heap {
     }
 
     pub(crate) fn mark_value(&mut self, value: Value) {
-        if let Value::Obj(r) = value {
+        if let Some(r) = value.as_obj() {
             self.mark(r);
         }
     }
@@ -157,23 +157,24 @@ impl Heap {
         let mut children = Vec::new();
         while let Some(r) = self.gray.pop() {
             match self.get(r) {
-                Object::String(_) | Object::Native(_) | Object::Upvalue(Upvalue::Open(_)) => {}
-                Object::Function(function) => {
-                    children.extend(function.chunk.constants.iter().copied())
-                }
+                // A function's constants are roots for as long as the VM lives: the VM marks
+                // them (the code is never freed, so neither is what it refers to).
+                Object::String(_)
+                | Object::Function(_)
+                | Object::Native(_)
+                | Object::Upvalue(Upvalue::Open(_)) => {}
                 Object::Closure(closure) => {
-                    children.push(Value::Obj(closure.function));
-                    children.extend(closure.upvalues.iter().map(|&u| Value::Obj(u)));
+                    children.extend(closure.upvalues.iter().map(|&u| Value::obj(u)));
                 }
                 Object::Upvalue(Upvalue::Closed(value)) => children.push(*value),
                 Object::Class(class) => children.extend(class.methods.values().copied()),
                 Object::Instance(instance) => {
-                    children.push(Value::Obj(instance.class));
+                    children.push(Value::obj(instance.class));
                     children.extend(instance.fields.values().copied());
                 }
                 Object::BoundMethod(bound) => {
                     children.push(bound.receiver);
-                    children.push(Value::Obj(bound.method));
+                    children.push(Value::obj(bound.method));
                 }
             }
             for child in children.drain(..) {

@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use super::chunk::op;
 use super::heap::Heap;
-use super::object::{BoundMethod, Closure, Function, Native, ObjRef, Object, Upvalue, Value};
+use super::object::{
+    BoundMethod, Closure, Function, FunctionId, Kind, Native, ObjRef, Object, Upvalue, Value,
+};
 use crate::syntax::ast::{Interner, Symbol};
 use crate::{HostValue, Limits, RuntimeError};
 
@@ -23,7 +25,7 @@ pub const MAX_FRAMES: usize = 64;
 
 struct Frame {
     closure: ObjRef,
-    code: Rc<Function>,
+    function: FunctionId,
     ip: usize,
     base: usize,
 }
@@ -31,6 +33,9 @@ struct Frame {
 /// The bytecode VM. Globals and the heap persist across [`Vm::load_and_run`] calls (a REPL).
 pub struct Vm<'o> {
     pub(crate) heap: Heap,
+    /// Every function compiled so far. Shared with the running loop, which borrows its code
+    /// from here; it only grows, between runs.
+    pub(crate) functions: Rc<Vec<Function>>,
     stack: Vec<Value>,
     frames: Vec<Frame>,
     globals: Vec<Option<Value>>,
@@ -48,6 +53,7 @@ impl<'o> Vm<'o> {
     pub fn new(out: &'o mut dyn Write, limits: Limits, gc_stress: bool) -> Self {
         Vm {
             heap: Heap::new(gc_stress),
+            functions: Rc::new(Vec::new()),
             stack: Vec::with_capacity(MAX_FRAMES * 256),
             frames: Vec::with_capacity(MAX_FRAMES),
             globals: Vec::new(),
@@ -78,7 +84,7 @@ impl<'o> Vm<'o> {
                     .find(|n| *n.name == *name)
                     .map(|n| Native::Host { arity: n.arity, function: n.function.clone() }),
             };
-            let value = native.map(|native| Value::Obj(self.heap.alloc(Object::Native(native))));
+            let value = native.map(|native| Value::obj(self.heap.alloc(Object::Native(native))));
             self.globals.push(value);
             self.names.push(name);
         }
@@ -86,16 +92,12 @@ impl<'o> Vm<'o> {
     }
 
     /// Runs a compiled script function.
-    pub(crate) fn run(&mut self, script: ObjRef) -> Result<(), RuntimeError> {
-        let code = match self.heap.get(script) {
-            Object::Function(function) => function.clone(),
-            _ => return Ok(()),
-        };
-        let closure = Closure { function: script, code: code.clone(), upvalues: Box::new([]) };
+    pub(crate) fn run(&mut self, script: FunctionId) -> Result<(), RuntimeError> {
+        let closure = Closure { function: script, upvalues: Box::new([]) };
         let closure = self.heap.alloc(Object::Closure(closure));
         self.stack.clear();
-        self.stack.push(Value::Obj(closure));
-        self.frames.push(Frame { closure, code, ip: 0, base: 0 });
+        self.stack.push(Value::obj(closure));
+        self.frames.push(Frame { closure, function: script, ip: 0, base: 0 });
         let result = self.execute();
         let _ = self.out.flush();
         match result {
@@ -116,9 +118,10 @@ impl<'o> Vm<'o> {
             .iter()
             .rev()
             .map(|frame| {
+                let function = &self.functions[frame.function.index()];
                 let line =
-                    frame.code.chunk.lines.get(frame.ip.saturating_sub(1)).copied().unwrap_or(0);
-                match &frame.code.name {
+                    function.chunk.lines.get(frame.ip.saturating_sub(1)).copied().unwrap_or(0);
+                match &function.name {
                     Some(name) => format!("[line {line}] in {name}()"),
                     None => format!("[line {line}] in script"),
                 }
@@ -161,6 +164,11 @@ impl<'o> Vm<'o> {
                 self.heap.mark_value(value);
             }
         }
+        for function in self.functions.iter() {
+            for &constant in &function.chunk.constants {
+                self.heap.mark_value(constant);
+            }
+        }
         self.heap.trace();
         self.heap.sweep();
     }
@@ -168,15 +176,15 @@ impl<'o> Vm<'o> {
     // ---- values ---------------------------------------------------------------------------
 
     fn format_value(&self, value: Value, out: &mut String) {
-        match value {
-            Value::Nil => out.push_str("nil"),
-            Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
-            Value::Number(n) => crate::number::write_clox(out, n),
-            Value::Obj(r) => match self.heap.get(r) {
+        match value.kind() {
+            Kind::Nil => out.push_str("nil"),
+            Kind::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+            Kind::Number(n) => crate::number::write_clox(out, n),
+            Kind::Obj(r) => match self.heap.get(r) {
                 Object::String(s) => out.push_str(&s.text),
-                Object::Function(f) => format_function(f, out),
+                Object::Function(id) => format_function(&self.functions[id.index()], out),
                 Object::Native(_) => out.push_str("<native fn>"),
-                Object::Closure(c) => format_function(&c.code, out),
+                Object::Closure(c) => format_function(&self.functions[c.function.index()], out),
                 Object::Upvalue(_) => out.push_str("upvalue"),
                 Object::Class(c) => out.push_str(&c.name),
                 Object::Instance(i) => {
@@ -185,17 +193,17 @@ impl<'o> Vm<'o> {
                     }
                     out.push_str(" instance");
                 }
-                Object::BoundMethod(b) => self.format_value(Value::Obj(b.method), out),
+                Object::BoundMethod(b) => self.format_value(Value::obj(b.method), out),
             },
         }
     }
 
     fn to_host(&self, value: Value) -> HostValue {
-        match value {
-            Value::Nil => HostValue::Nil,
-            Value::Bool(b) => HostValue::Bool(b),
-            Value::Number(n) => HostValue::Number(n),
-            Value::Obj(r) => match self.heap.get(r) {
+        match value.kind() {
+            Kind::Nil => HostValue::Nil,
+            Kind::Bool(b) => HostValue::Bool(b),
+            Kind::Number(n) => HostValue::Number(n),
+            Kind::Obj(r) => match self.heap.get(r) {
                 Object::String(s) => HostValue::Str(s.text.to_string()),
                 _ => {
                     let mut text = String::new();
@@ -208,10 +216,12 @@ impl<'o> Vm<'o> {
 
     fn value_from_host(&mut self, value: HostValue) -> Value {
         match value {
-            HostValue::Nil => Value::Nil,
-            HostValue::Bool(b) => Value::Bool(b),
-            HostValue::Number(n) => Value::Number(n),
-            HostValue::Str(s) | HostValue::Object(s) => Value::Obj(self.heap.intern(&s)),
+            HostValue::Nil => Value::NIL,
+            HostValue::Bool(b) => Value::bool(b),
+            // Only the canonical NaN may enter (see `Value`).
+            HostValue::Number(n) if n.is_nan() => Value::number(f64::NAN),
+            HostValue::Number(n) => Value::number(n),
+            HostValue::Str(s) | HostValue::Object(s) => Value::obj(self.heap.intern(&s)),
         }
     }
 
@@ -224,7 +234,7 @@ impl<'o> Vm<'o> {
     }
 
     fn pop(&mut self) -> Value {
-        self.stack.pop().unwrap_or(Value::Nil)
+        self.stack.pop().unwrap_or(Value::NIL)
     }
 
     // ---- calls ----------------------------------------------------------------------------
@@ -232,7 +242,7 @@ impl<'o> Vm<'o> {
     /// Calls the value `argc` slots below the top with the arguments above it. For closures
     /// this pushes a frame; natives and classes without `init` finish here.
     fn call_value(&mut self, callee: Value, argc: usize) -> Result<(), String> {
-        let Value::Obj(r) = callee else {
+        let Some(r) = callee.as_obj() else {
             return Err("Can only call functions and classes.".into());
         };
         match self.heap.get(r) {
@@ -248,9 +258,9 @@ impl<'o> Vm<'o> {
                 self.reserve(std::mem::size_of::<Object>())?;
                 let instance = self.heap.alloc(Object::new_instance(r));
                 let base = self.stack.len() - argc - 1;
-                self.stack[base] = Value::Obj(instance);
-                match initializer {
-                    Some(Value::Obj(init)) => self.call_closure(init, argc),
+                self.stack[base] = Value::obj(instance);
+                match initializer.and_then(Value::as_obj) {
+                    Some(init) => self.call_closure(init, argc),
                     _ if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
                     _ => Ok(()),
                 }
@@ -258,7 +268,7 @@ impl<'o> Vm<'o> {
             Object::Native(Native::Clock) => {
                 let now = self.started.elapsed().as_secs_f64();
                 self.stack.truncate(self.stack.len() - argc - 1);
-                self.stack.push(Value::Number(now));
+                self.stack.push(Value::number(now));
                 Ok(())
             }
             Object::Native(Native::Host { arity, function }) => {
@@ -285,26 +295,24 @@ impl<'o> Vm<'o> {
         let Object::Closure(c) = self.heap.get(closure) else {
             return Err("Can only call functions and classes.".into());
         };
-        let code = c.code.clone();
-        if argc != code.arity as usize {
-            return Err(format!("Expected {} arguments but got {argc}.", code.arity));
+        let function = c.function;
+        let arity = self.functions[function.index()].arity;
+        if argc != arity as usize {
+            return Err(format!("Expected {arity} arguments but got {argc}."));
         }
         if self.frames.len() == MAX_FRAMES {
             return Err("Stack overflow.".into());
         }
         let base = self.stack.len() - argc - 1;
-        self.frames.push(Frame { closure, code, ip: 0, base });
+        self.frames.push(Frame { closure, function, ip: 0, base });
         Ok(())
     }
 
     /// `receiver.name(args)` where the receiver is `argc` below the top.
     fn invoke(&mut self, name: u16, argc: usize) -> Result<(), String> {
         let receiver = self.peek(argc);
-        let instance = match receiver {
-            Value::Obj(r) => match self.heap.get(r) {
-                Object::Instance(instance) => instance,
-                _ => return Err("Only instances have methods.".into()),
-            },
+        let instance = match receiver.as_obj().map(|r| self.heap.get(r)) {
+            Some(Object::Instance(instance)) => instance,
             _ => return Err("Only instances have methods.".into()),
         };
         if let Some(&field) = instance.fields.get(&(name as Symbol)) {
@@ -321,8 +329,8 @@ impl<'o> Vm<'o> {
             Object::Class(class) => class.methods.get(&(name as Symbol)).copied(),
             _ => None,
         };
-        match method {
-            Some(Value::Obj(method)) => self.call_closure(method, argc),
+        match method.and_then(Value::as_obj) {
+            Some(method) => self.call_closure(method, argc),
             _ => Err(format!("Undefined property '{}'.", self.name(name))),
         }
     }
@@ -333,14 +341,14 @@ impl<'o> Vm<'o> {
             Object::Class(class) => class.methods.get(&(name as Symbol)).copied(),
             _ => None,
         };
-        let Some(Value::Obj(method)) = method else {
+        let Some(method) = method.and_then(Value::as_obj) else {
             return Err(format!("Undefined property '{}'.", self.name(name)));
         };
         self.reserve(std::mem::size_of::<Object>())?;
         let receiver = self.peek(0);
         let bound = self.heap.alloc(Object::BoundMethod(BoundMethod { receiver, method }));
         self.pop();
-        self.stack.push(Value::Obj(bound));
+        self.stack.push(Value::obj(bound));
         Ok(())
     }
 
@@ -373,7 +381,7 @@ impl<'o> Vm<'o> {
             if slot < from {
                 break;
             }
-            let value = self.stack.get(slot).copied().unwrap_or(Value::Nil);
+            let value = self.stack.get(slot).copied().unwrap_or(Value::NIL);
             *self.heap.get_mut(last) = Object::Upvalue(Upvalue::Closed(value));
             self.open_upvalues.pop();
         }
@@ -390,8 +398,16 @@ impl<'o> Vm<'o> {
     // ---- the loop -------------------------------------------------------------------------
 
     fn execute(&mut self) -> Result<(), String> {
+        // Two copies of the loop: only the metered one counts instructions.
+        if self.fuel.is_some() { self.execute_loop::<true>() } else { self.execute_loop::<false>() }
+    }
+
+    fn execute_loop<const METERED: bool>(&mut self) -> Result<(), String> {
+        // The loop borrows code from its own handle on the function table, so that `self`
+        // stays free for the calls below; nothing compiles while it runs.
+        let functions = Rc::clone(&self.functions);
         let mut frame_index = self.frames.len() - 1;
-        let mut code = self.frames[frame_index].code.clone();
+        let mut code = &functions[self.frames[frame_index].function.index()].chunk;
         let mut ip = self.frames[frame_index].ip;
         let mut base = self.frames[frame_index].base;
 
@@ -403,7 +419,7 @@ impl<'o> Vm<'o> {
         macro_rules! load_frame {
             () => {
                 frame_index = self.frames.len() - 1;
-                code = self.frames[frame_index].code.clone();
+                code = &functions[self.frames[frame_index].function.index()].chunk;
                 ip = self.frames[frame_index].ip;
                 base = self.frames[frame_index].base;
             };
@@ -416,22 +432,22 @@ impl<'o> Vm<'o> {
         }
         macro_rules! read_byte {
             () => {{
-                let byte = code.chunk.code[ip];
+                let byte = code.code[ip];
                 ip += 1;
                 byte
             }};
         }
         macro_rules! read_u16 {
             () => {{
-                let value = code.chunk.read_u16(ip);
+                let value = code.read_u16(ip);
                 ip += 2;
                 value
             }};
         }
         macro_rules! numbers {
             ($a:ident, $b:ident, $result:expr) => {{
-                match (self.peek(1), self.peek(0)) {
-                    (Value::Number($a), Value::Number($b)) => {
+                match (self.peek(1).as_number(), self.peek(0).as_number()) {
+                    (Some($a), Some($b)) => {
                         self.stack.truncate(self.stack.len() - 2);
                         self.stack.push($result);
                     }
@@ -441,7 +457,7 @@ impl<'o> Vm<'o> {
         }
 
         loop {
-            if let Some(fuel) = &mut self.fuel {
+            if METERED && let Some(fuel) = &mut self.fuel {
                 if *fuel == 0 {
                     fail!("Instruction budget exhausted.".into());
                 }
@@ -451,11 +467,11 @@ impl<'o> Vm<'o> {
             match instruction {
                 op::CONSTANT => {
                     let index = read_byte!() as usize;
-                    self.stack.push(code.chunk.constants[index]);
+                    self.stack.push(code.constants[index]);
                 }
-                op::NIL => self.stack.push(Value::Nil),
-                op::TRUE => self.stack.push(Value::Bool(true)),
-                op::FALSE => self.stack.push(Value::Bool(false)),
+                op::NIL => self.stack.push(Value::NIL),
+                op::TRUE => self.stack.push(Value::TRUE),
+                op::FALSE => self.stack.push(Value::FALSE),
                 op::POP => {
                     self.stack.pop();
                 }
@@ -495,7 +511,7 @@ impl<'o> Vm<'o> {
                     let value = match self.heap.get(upvalue) {
                         Object::Upvalue(Upvalue::Open(slot)) => self.stack[*slot],
                         Object::Upvalue(Upvalue::Closed(value)) => *value,
-                        _ => Value::Nil,
+                        _ => Value::NIL,
                     };
                     self.stack.push(value);
                 }
@@ -514,7 +530,7 @@ impl<'o> Vm<'o> {
                 }
                 op::GET_PROPERTY => {
                     let name = read_u16!();
-                    let Value::Obj(r) = self.peek(0) else {
+                    let Some(r) = self.peek(0).as_obj() else {
                         fail!("Only instances have properties.".into())
                     };
                     let Object::Instance(instance) = self.heap.get(r) else {
@@ -532,7 +548,7 @@ impl<'o> Vm<'o> {
                 }
                 op::SET_PROPERTY => {
                     let name = read_u16!();
-                    let Value::Obj(r) = self.peek(1) else {
+                    let Some(r) = self.peek(1).as_obj() else {
                         fail!("Only instances have fields.".into())
                     };
                     if !matches!(self.heap.get(r), Object::Instance(_)) {
@@ -553,7 +569,7 @@ impl<'o> Vm<'o> {
                 }
                 op::GET_SUPER => {
                     let name = read_u16!();
-                    let Value::Obj(superclass) = self.pop() else {
+                    let Some(superclass) = self.pop().as_obj() else {
                         fail!("Superclass must be a class.".into())
                     };
                     if let Err(message) = self.bind_method(superclass, name) {
@@ -563,26 +579,26 @@ impl<'o> Vm<'o> {
                 op::EQUAL => {
                     let (a, b) = (self.peek(1), self.peek(0));
                     self.stack.truncate(self.stack.len() - 2);
-                    self.stack.push(Value::Bool(a.equals(b)));
+                    self.stack.push(Value::bool(a.equals(b)));
                 }
                 op::NOT_EQUAL => {
                     let (a, b) = (self.peek(1), self.peek(0));
                     self.stack.truncate(self.stack.len() - 2);
-                    self.stack.push(Value::Bool(!a.equals(b)));
+                    self.stack.push(Value::bool(!a.equals(b)));
                 }
-                op::GREATER => numbers!(a, b, Value::Bool(a > b)),
-                op::GREATER_EQUAL => numbers!(a, b, Value::Bool(a >= b)),
-                op::LESS => numbers!(a, b, Value::Bool(a < b)),
-                op::LESS_EQUAL => numbers!(a, b, Value::Bool(a <= b)),
-                op::SUBTRACT => numbers!(a, b, Value::Number(a - b)),
-                op::MULTIPLY => numbers!(a, b, Value::Number(a * b)),
-                op::DIVIDE => numbers!(a, b, Value::Number(a / b)),
-                op::ADD => match (self.peek(1), self.peek(0)) {
-                    (Value::Number(a), Value::Number(b)) => {
+                op::GREATER => numbers!(a, b, Value::bool(a > b)),
+                op::GREATER_EQUAL => numbers!(a, b, Value::bool(a >= b)),
+                op::LESS => numbers!(a, b, Value::bool(a < b)),
+                op::LESS_EQUAL => numbers!(a, b, Value::bool(a <= b)),
+                op::SUBTRACT => numbers!(a, b, Value::number(a - b)),
+                op::MULTIPLY => numbers!(a, b, Value::number(a * b)),
+                op::DIVIDE => numbers!(a, b, Value::number(a / b)),
+                op::ADD => match (self.peek(1).kind(), self.peek(0).kind()) {
+                    (Kind::Number(a), Kind::Number(b)) => {
                         self.stack.truncate(self.stack.len() - 2);
-                        self.stack.push(Value::Number(a + b));
+                        self.stack.push(Value::number(a + b));
                     }
-                    (Value::Obj(a), Value::Obj(b))
+                    (Kind::Obj(a), Kind::Obj(b))
                         if matches!(self.heap.get(a), Object::String(_))
                             && matches!(self.heap.get(b), Object::String(_)) =>
                     {
@@ -595,18 +611,18 @@ impl<'o> Vm<'o> {
                         text.push_str(self.heap.str(b));
                         let result = self.heap.intern(&text);
                         self.stack.truncate(self.stack.len() - 2);
-                        self.stack.push(Value::Obj(result));
+                        self.stack.push(Value::obj(result));
                     }
                     _ => fail!("Operands must be two numbers or two strings.".into()),
                 },
                 op::NOT => {
                     let value = self.pop();
-                    self.stack.push(Value::Bool(value.is_falsey()));
+                    self.stack.push(Value::bool(value.is_falsey()));
                 }
-                op::NEGATE => match self.peek(0) {
-                    Value::Number(n) => {
+                op::NEGATE => match self.peek(0).as_number() {
+                    Some(n) => {
                         self.pop();
-                        self.stack.push(Value::Number(-n));
+                        self.stack.push(Value::number(-n));
                     }
                     _ => fail!("Operand must be a number.".into()),
                 },
@@ -650,7 +666,7 @@ impl<'o> Vm<'o> {
                     let name = read_u16!();
                     let argc = read_byte!() as usize;
                     save_ip!();
-                    let Value::Obj(superclass) = self.pop() else {
+                    let Some(superclass) = self.pop().as_obj() else {
                         return Err("Superclass must be a class.".into());
                     };
                     self.invoke_from_class(superclass, name, argc)?;
@@ -658,10 +674,9 @@ impl<'o> Vm<'o> {
                 }
                 op::CLOSURE => {
                     let index = read_byte!() as usize;
-                    let Value::Obj(function) = code.chunk.constants[index] else { continue };
-                    let Object::Function(function_code) = self.heap.get(function) else { continue };
-                    let function_code = function_code.clone();
-                    let count = function_code.upvalue_count as usize;
+                    let Some(function) = code.constants[index].as_obj() else { continue };
+                    let &Object::Function(function) = self.heap.get(function) else { continue };
+                    let count = functions[function.index()].upvalue_count as usize;
                     if let Err(message) = self.reserve(64 + count * 40) {
                         fail!(message);
                     }
@@ -676,10 +691,9 @@ impl<'o> Vm<'o> {
                             self.upvalue_of(enclosing, index)
                         });
                     }
-                    let closure =
-                        Closure { function, code: function_code, upvalues: upvalues.into() };
+                    let closure = Closure { function, upvalues: upvalues.into() };
                     let closure = self.heap.alloc(Object::Closure(closure));
-                    self.stack.push(Value::Obj(closure));
+                    self.stack.push(Value::obj(closure));
                 }
                 op::CLOSE_UPVALUE => {
                     self.close_upvalues(self.stack.len() - 1);
@@ -704,11 +718,11 @@ impl<'o> Vm<'o> {
                     }
                     let class = Object::new_class(Rc::from(self.name(name)));
                     let class = self.heap.alloc(class);
-                    self.stack.push(Value::Obj(class));
+                    self.stack.push(Value::obj(class));
                 }
                 op::INHERIT => {
-                    let (Value::Obj(superclass), Value::Obj(subclass)) =
-                        (self.peek(1), self.peek(0))
+                    let (Some(superclass), Some(subclass)) =
+                        (self.peek(1).as_obj(), self.peek(0).as_obj())
                     else {
                         fail!("Superclass must be a class.".into())
                     };
@@ -727,7 +741,7 @@ impl<'o> Vm<'o> {
                 op::METHOD => {
                     let name = read_u16!() as Symbol;
                     let method = self.peek(0);
-                    let Value::Obj(class) = self.peek(1) else { continue };
+                    let Some(class) = self.peek(1).as_obj() else { continue };
                     let is_init = name == self.init;
                     if let Object::Class(class) = self.heap.get_mut(class) {
                         class.methods.insert(name, method);

@@ -22,7 +22,7 @@ use std::io::Write;
 pub use machine::{MAX_FRAMES, Vm};
 
 use crate::syntax::ast::Program;
-use crate::{Error, HostFunction, Limits};
+use crate::{CompileErrors, Error, HostFunction, Limits};
 
 /// Compiles `program` (parsed from `source` in the clox dialect) and runs it on a fresh VM.
 /// With `gc_stress`, the collector runs before every allocating instruction.
@@ -46,8 +46,20 @@ impl Vm<'_> {
         source: &str,
         natives: &[HostFunction],
     ) -> Result<(), Error> {
-        let script = compiler::compile(program, source, &mut self.heap).map_err(Error::Compile)?;
+        // No run is in progress, so the table is not shared and this does not copy it.
+        let functions = std::rc::Rc::make_mut(&mut self.functions);
+        let script = compiler::compile(program, source, &mut self.heap, functions)
+            .map_err(Error::Compile)?;
         self.learn_names(&program.interner, natives);
         self.run(script).map_err(Error::Runtime)
     }
+}
+
+/// Compiles `program` and lists every function's bytecode (see [`crate::disassemble`]).
+pub fn disassemble(program: &Program, source: &str) -> Result<String, CompileErrors> {
+    let mut heap = heap::Heap::new(false);
+    let mut functions = Vec::new();
+    compiler::compile(program, source, &mut heap, &mut functions)?;
+    let context = disasm::Context { heap: &heap, functions: &functions, names: &program.interner };
+    Ok(disasm::disassemble_all(&context))
 }

@@ -21,9 +21,46 @@ impl ObjRef {
     }
 }
 
-/// A Lox value in the VM.
+/// A compiled function: its index in the VM's function table, which only grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionId(pub(crate) u32);
+
+impl FunctionId {
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A Lox value in the VM, NaN-boxed into 64 bits (clox's chapter 30).
+///
+/// A double has 2^52 - 1 ways to be a quiet NaN, and arithmetic only ever produces one of
+/// them. Every bit pattern that is *not* a quiet NaN with all of [`QNAN`]'s bits set is the
+/// number it spells; the patterns that are carry a tag in their low bits instead:
+///
+/// | bits 63..50       | bits 49..32 | bits 31..0         | value            |
+/// |-------------------|-------------|--------------------|------------------|
+/// | not `0x7ffc` mask | (any)       | (any)              | the double       |
+/// | `0x7ffc`          | 0           | 1 / 2 / 3          | nil, false, true |
+/// | `0xfffc`          | 0           | object index       | heap object      |
+///
+/// Numbers compare as floats (so `nan != nan`); everything else compares by bits, which for
+/// interned strings is equality of content. The only NaN a Lox program can hold is the one
+/// arithmetic produces (`0/0`), whose bits are not tagged; NaNs a host function returns are
+/// made canonical on the way in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Value(u64);
+
+/// The quiet-NaN bits that, all set, mark a tagged (non-number) value.
+const QNAN: u64 = 0x7ffc_0000_0000_0000;
+/// Set, with [`QNAN`], on object references.
+const SIGN: u64 = 0x8000_0000_0000_0000;
+const TAG_NIL: u64 = 1;
+const TAG_FALSE: u64 = 2;
+const TAG_TRUE: u64 = 3;
+
+/// A [`Value`] taken apart, for code that handles every kind.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value {
+pub enum Kind {
     /// `nil`
     Nil,
     /// `true` or `false`
@@ -35,18 +72,78 @@ pub enum Value {
 }
 
 impl Value {
-    /// Lox truthiness: only `nil` and `false` are false.
-    pub fn is_falsey(self) -> bool {
-        matches!(self, Value::Nil | Value::Bool(false))
+    /// `nil`
+    pub const NIL: Value = Value(QNAN | TAG_NIL);
+    /// `false`
+    pub const FALSE: Value = Value(QNAN | TAG_FALSE);
+    /// `true`
+    pub const TRUE: Value = Value(QNAN | TAG_TRUE);
+
+    /// A number. A NaN must be the canonical one (see the type's docs).
+    #[inline]
+    pub fn number(n: f64) -> Value {
+        Value(n.to_bits())
     }
 
-    /// Lox `==`. Numbers compare as floats (so `nan != nan`); objects by identity, which for
-    /// interned strings is equality of content.
-    pub fn equals(self, other: Value) -> bool {
-        match (self, other) {
-            (Value::Number(a), Value::Number(b)) => a == b,
-            (a, b) => a == b,
+    /// A boolean.
+    #[inline]
+    pub fn bool(b: bool) -> Value {
+        if b { Value::TRUE } else { Value::FALSE }
+    }
+
+    /// A reference to a heap object.
+    #[inline]
+    pub fn obj(r: ObjRef) -> Value {
+        Value(SIGN | QNAN | u64::from(r.0))
+    }
+
+    /// The number, if this is one.
+    #[inline]
+    pub fn as_number(self) -> Option<f64> {
+        ((self.0 & QNAN) != QNAN).then(|| f64::from_bits(self.0))
+    }
+
+    /// The object reference, if this is one.
+    #[inline]
+    pub fn as_obj(self) -> Option<ObjRef> {
+        ((self.0 & (SIGN | QNAN)) == (SIGN | QNAN)).then_some(ObjRef(self.0 as u32))
+    }
+
+    /// This value taken apart.
+    pub fn kind(self) -> Kind {
+        if let Some(n) = self.as_number() {
+            Kind::Number(n)
+        } else if let Some(r) = self.as_obj() {
+            Kind::Obj(r)
+        } else {
+            match self.0 & 3 {
+                TAG_FALSE => Kind::Bool(false),
+                TAG_TRUE => Kind::Bool(true),
+                _ => Kind::Nil,
+            }
         }
+    }
+
+    /// Lox truthiness: only `nil` and `false` are false.
+    #[inline]
+    pub fn is_falsey(self) -> bool {
+        self == Value::NIL || self == Value::FALSE
+    }
+
+    /// Lox `==`. Numbers compare as floats (so `nan != nan`); everything else by identity,
+    /// which for interned strings is equality of content.
+    #[inline]
+    pub fn equals(self, other: Value) -> bool {
+        match (self.as_number(), other.as_number()) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.0 == other.0,
+        }
+    }
+}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind().fmt(f)
     }
 }
 
@@ -60,7 +157,7 @@ pub struct LoxString {
 }
 
 /// A compiled function: code plus what calling it needs to know.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Function {
     /// The name, or `None` for the top-level script.
     pub name: Option<Rc<str>>,
@@ -75,9 +172,7 @@ pub struct Function {
 /// A function value: a function and the variables it captured.
 #[derive(Debug)]
 pub struct Closure {
-    pub(crate) function: ObjRef,
-    /// The function itself, shared so that a call frame can hold its code without a heap lookup.
-    pub(crate) code: Rc<Function>,
+    pub(crate) function: FunctionId,
     pub(crate) upvalues: Box<[ObjRef]>,
 }
 
@@ -140,8 +235,9 @@ impl std::fmt::Debug for Native {
 pub enum Object {
     /// An interned string.
     String(LoxString),
-    /// A compiled function (only ever seen inside closures at run time).
-    Function(Rc<Function>),
+    /// A compiled function, as the constant a `CLOSURE` instruction names (programs only
+    /// ever see closures). The code itself is in the VM's function table.
+    Function(FunctionId),
     /// A Rust function.
     Native(Native),
     /// A function value.
@@ -163,8 +259,10 @@ impl Object {
         let own = std::mem::size_of::<Object>();
         own + match self {
             Object::String(s) => s.text.len(),
-            Object::Function(f) => f.chunk.code.len() * 5 + f.chunk.constants.len() * 16,
-            Object::Native(_) | Object::Upvalue(_) | Object::BoundMethod(_) => 0,
+            Object::Function(_)
+            | Object::Native(_)
+            | Object::Upvalue(_)
+            | Object::BoundMethod(_) => 0,
             Object::Closure(c) => c.upvalues.len() * 4,
             Object::Class(c) => c.methods.capacity() * 24,
             Object::Instance(i) => i.fields.capacity() * 24,
