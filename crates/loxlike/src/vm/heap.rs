@@ -170,7 +170,7 @@ impl Heap {
                 Object::Class(class) => children.extend(class.methods.values().copied()),
                 Object::Instance(instance) => {
                     children.push(Value::obj(instance.class));
-                    children.extend(instance.fields.values().copied());
+                    children.extend(instance.fields.values());
                 }
                 Object::BoundMethod(bound) => {
                     children.push(bound.receiver);

@@ -13,9 +13,11 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::chunk::op;
+use super::fields::Hints;
 use super::heap::Heap;
 use super::object::{
-    BoundMethod, Closure, Function, FunctionId, Kind, Native, ObjRef, Object, Upvalue, Value,
+    BoundMethod, Closure, FIELD_CAPACITY_HINT, Function, FunctionId, Kind, Native, ObjRef, Object,
+    Upvalue, Value,
 };
 use crate::syntax::ast::{Interner, Symbol};
 use crate::{HostValue, Limits, RuntimeError};
@@ -33,6 +35,7 @@ struct Frame {
 /// The bytecode VM. Globals and the heap persist across [`Vm::load_and_run`] calls (a REPL).
 pub struct Vm<'o> {
     pub(crate) heap: Heap,
+    hints: Hints,
     /// Every function compiled so far. Shared with the running loop, which borrows its code
     /// from here; it only grows, between runs.
     pub(crate) functions: Rc<Vec<Function>>,
@@ -53,6 +56,7 @@ impl<'o> Vm<'o> {
     pub fn new(out: &'o mut dyn Write, limits: Limits, gc_stress: bool) -> Self {
         Vm {
             heap: Heap::new(gc_stress),
+            hints: Hints::default(),
             functions: Rc::new(Vec::new()),
             stack: Vec::with_capacity(MAX_FRAMES * 256),
             frames: Vec::with_capacity(MAX_FRAMES),
@@ -255,8 +259,9 @@ impl<'o> Vm<'o> {
             }
             Object::Class(class) => {
                 let initializer = class.initializer;
-                self.reserve(std::mem::size_of::<Object>())?;
-                let instance = self.heap.alloc(Object::new_instance(r));
+                let capacity = class.field_capacity;
+                self.reserve(std::mem::size_of::<Object>() + capacity * 16)?;
+                let instance = self.heap.alloc(Object::new_instance(r, capacity));
                 let base = self.stack.len() - argc - 1;
                 self.stack[base] = Value::obj(instance);
                 match initializer.and_then(Value::as_obj) {
@@ -311,17 +316,35 @@ impl<'o> Vm<'o> {
     /// `receiver.name(args)` where the receiver is `argc` below the top.
     fn invoke(&mut self, name: u16, argc: usize) -> Result<(), String> {
         let receiver = self.peek(argc);
-        let instance = match receiver.as_obj().map(|r| self.heap.get(r)) {
-            Some(Object::Instance(instance)) => instance,
-            _ => return Err("Only instances have methods.".into()),
+        let Some(receiver_ref) = receiver.as_obj() else {
+            return Err("Only instances have methods.".into());
         };
-        if let Some(&field) = instance.fields.get(&(name as Symbol)) {
+        let Object::Instance(instance) = self.heap.get(receiver_ref) else {
+            return Err("Only instances have methods.".into());
+        };
+        // A field holding a function shadows a method of the same name, so fields come first;
+        // but an instance usually has no such field, and then a method, if there is one, wins.
+        let (class, shadows_method) = (instance.class, instance.shadows_method);
+        if !shadows_method && let Some(method) = self.method(class, name) {
+            return self.call_closure(method, argc);
+        }
+        let Object::Instance(instance) = self.heap.get(receiver_ref) else {
+            return Err("Only instances have methods.".into());
+        };
+        if let Some(field) = instance.fields.get(name as Symbol, &mut 0) {
             let base = self.stack.len() - argc - 1;
             self.stack[base] = field;
             return self.call_value(field, argc);
         }
-        let class = instance.class;
         self.invoke_from_class(class, name, argc)
+    }
+
+    /// The method `name` of `class`.
+    fn method(&self, class: ObjRef, name: u16) -> Option<ObjRef> {
+        match self.heap.get(class) {
+            Object::Class(class) => class.methods.get(&(name as Symbol)).and_then(|m| m.as_obj()),
+            _ => None,
+        }
     }
 
     fn invoke_from_class(&mut self, class: ObjRef, name: u16, argc: usize) -> Result<(), String> {
@@ -407,7 +430,8 @@ impl<'o> Vm<'o> {
         // stays free for the calls below; nothing compiles while it runs.
         let functions = Rc::clone(&self.functions);
         let mut frame_index = self.frames.len() - 1;
-        let mut code = &functions[self.frames[frame_index].function.index()].chunk;
+        let mut function = self.frames[frame_index].function.index();
+        let mut code = &functions[function].chunk;
         let mut ip = self.frames[frame_index].ip;
         let mut base = self.frames[frame_index].base;
 
@@ -419,7 +443,8 @@ impl<'o> Vm<'o> {
         macro_rules! load_frame {
             () => {
                 frame_index = self.frames.len() - 1;
-                code = &functions[self.frames[frame_index].function.index()].chunk;
+                function = self.frames[frame_index].function.index();
+                code = &functions[function].chunk;
                 ip = self.frames[frame_index].ip;
                 base = self.frames[frame_index].base;
             };
@@ -536,7 +561,8 @@ impl<'o> Vm<'o> {
                     let Object::Instance(instance) = self.heap.get(r) else {
                         fail!("Only instances have properties.".into())
                     };
-                    if let Some(&value) = instance.fields.get(&(name as Symbol)) {
+                    let hint = self.hints.at(function, ip);
+                    if let Some(value) = instance.fields.get(name as Symbol, hint) {
                         self.pop();
                         self.stack.push(value);
                     } else {
@@ -558,10 +584,20 @@ impl<'o> Vm<'o> {
                         fail!(message);
                     }
                     let value = self.peek(0);
-                    if let Object::Instance(instance) = self.heap.get_mut(r) {
-                        let grew = instance.fields.insert(name as Symbol, value).is_none();
-                        if grew {
-                            self.heap.resize(r);
+                    let hint = self.hints.at(function, ip);
+                    if let Object::Instance(instance) = self.heap.get_mut(r)
+                        && instance.fields.set(name as Symbol, value, hint)
+                    {
+                        let (class, count) = (instance.class, instance.fields.len());
+                        self.heap.resize(r);
+                        let mut shadows = false;
+                        if let Object::Class(class) = self.heap.get_mut(class) {
+                            class.field_capacity =
+                                class.field_capacity.max(count.min(FIELD_CAPACITY_HINT));
+                            shadows = class.methods.contains_key(&(name as Symbol));
+                        }
+                        if shadows && let Object::Instance(instance) = self.heap.get_mut(r) {
+                            instance.shadows_method = true;
                         }
                     }
                     self.stack.truncate(self.stack.len() - 2);

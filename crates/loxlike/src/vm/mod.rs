@@ -7,12 +7,14 @@
 //! - [`chunk`]: the instruction set and its encoding;
 //! - [`compiler`]: the resolved tree to bytecode, one function at a time;
 //! - [`object`] and [`heap`]: values, heap objects, interning and the mark-sweep collector;
+//! - [`fields`]: instance fields, found through per-instruction position hints;
 //! - [`machine`]: the dispatch loop, calls, upvalues, classes;
 //! - [`disasm`]: a disassembler in clox's format.
 
 pub mod chunk;
 pub mod compiler;
 pub mod disasm;
+pub mod fields;
 pub mod heap;
 pub mod machine;
 pub mod object;

@@ -8,6 +8,7 @@
 use std::rc::Rc;
 
 use super::chunk::Chunk;
+use super::fields::Fields;
 use crate::HostFn;
 use crate::syntax::ast::Symbol;
 
@@ -192,13 +193,23 @@ pub struct Class {
     pub(crate) methods: Map<Value>,
     /// `init`, cached because every construction looks for it.
     pub(crate) initializer: Option<Value>,
+    /// The most fields any instance of this class has had (up to [`FIELD_CAPACITY_HINT`]):
+    /// new instances allocate room for that many at once.
+    pub(crate) field_capacity: usize,
 }
+
+/// The most field slots a new instance allocates before it needs them.
+pub(crate) const FIELD_CAPACITY_HINT: usize = 32;
 
 /// An instance: its class and fields.
 #[derive(Debug)]
 pub struct Instance {
     pub(crate) class: ObjRef,
-    pub(crate) fields: Map<Value>,
+    /// Whether a field has the name of one of the class's methods. Methods are all in place
+    /// before the first instance exists, so this is decided when a field is added, and a
+    /// method call on an instance without such a field need not search its fields.
+    pub(crate) shadows_method: bool,
+    pub(crate) fields: Fields,
 }
 
 /// A method bound to the receiver it was read from.
@@ -244,8 +255,9 @@ pub enum Object {
     Closure(Closure),
     /// A captured variable.
     Upvalue(Upvalue),
-    /// A class.
-    Class(Class),
+    /// A class (boxed: classes are few and large, and every object slot is as big as the
+    /// largest variant).
+    Class(Box<Class>),
     /// An instance.
     Instance(Instance),
     /// A bound method.
@@ -264,16 +276,18 @@ impl Object {
             | Object::Upvalue(_)
             | Object::BoundMethod(_) => 0,
             Object::Closure(c) => c.upvalues.len() * 4,
-            Object::Class(c) => c.methods.capacity() * 24,
-            Object::Instance(i) => i.fields.capacity() * 24,
+            Object::Class(c) => std::mem::size_of::<Class>() + c.methods.capacity() * 16,
+            Object::Instance(i) => i.fields.capacity() * 16,
         }
     }
 
     pub(crate) fn new_class(name: Rc<str>) -> Object {
-        Object::Class(Class { name, methods: Map::default(), initializer: None })
+        let class = Class { name, methods: Map::default(), initializer: None, field_capacity: 0 };
+        Object::Class(Box::new(class))
     }
 
-    pub(crate) fn new_instance(class: ObjRef) -> Object {
-        Object::Instance(Instance { class, fields: Map::default() })
+    pub(crate) fn new_instance(class: ObjRef, field_capacity: usize) -> Object {
+        let fields = Fields::with_capacity(field_capacity);
+        Object::Instance(Instance { class, shadows_method: false, fields })
     }
 }
