@@ -138,14 +138,14 @@ impl<'o> Vm<'o> {
 
     /// Makes room for an allocation of about `extra` bytes: collects if due, and enforces the
     /// memory limit. Called only where every live value is reachable from the roots.
-    fn reserve(&mut self, extra: usize) -> Result<(), String> {
+    fn reserve(&mut self, stack: &mut Vec<Value>, extra: usize) -> Result<(), String> {
         if self.heap.should_collect(extra) {
-            self.collect();
+            self.collect(stack);
         }
         if let Some(limit) = self.memory_limit
             && self.heap.bytes + extra > limit
         {
-            self.collect();
+            self.collect(stack);
             if self.heap.bytes + extra > limit {
                 return Err("Memory limit exceeded.".into());
             }
@@ -153,9 +153,9 @@ impl<'o> Vm<'o> {
         Ok(())
     }
 
-    fn collect(&mut self) {
-        for i in 0..self.stack.len() {
-            self.heap.mark_value(self.stack[i]);
+    fn collect(&mut self, stack: &[Value]) {
+        for i in 0..stack.len() {
+            self.heap.mark_value(stack[i]);
         }
         for i in 0..self.frames.len() {
             self.heap.mark(self.frames[i].closure);
@@ -233,47 +233,44 @@ impl<'o> Vm<'o> {
         self.names.get(symbol as usize).map_or("", |n| n)
     }
 
-    fn peek(&self, distance: usize) -> Value {
-        self.stack[self.stack.len() - 1 - distance]
-    }
-
-    fn pop(&mut self) -> Value {
-        self.stack.pop().unwrap_or(Value::NIL)
-    }
-
     // ---- calls ----------------------------------------------------------------------------
 
     /// Calls the value `argc` slots below the top with the arguments above it. For closures
     /// this pushes a frame; natives and classes without `init` finish here.
-    fn call_value(&mut self, callee: Value, argc: usize) -> Result<(), String> {
+    fn call_value(
+        &mut self,
+        stack: &mut Vec<Value>,
+        callee: Value,
+        argc: usize,
+    ) -> Result<(), String> {
         let Some(r) = callee.as_obj() else {
             return Err("Can only call functions and classes.".into());
         };
         match self.heap.get(r) {
-            Object::Closure(_) => self.call_closure(r, argc),
+            Object::Closure(_) => self.call_closure(stack, r, argc),
             Object::BoundMethod(bound) => {
                 let BoundMethod { receiver, method } = *bound;
-                let base = self.stack.len() - argc - 1;
-                self.stack[base] = receiver;
-                self.call_closure(method, argc)
+                let base = stack.len() - argc - 1;
+                stack[base] = receiver;
+                self.call_closure(stack, method, argc)
             }
             Object::Class(class) => {
                 let initializer = class.initializer;
                 let capacity = class.field_capacity;
-                self.reserve(std::mem::size_of::<Object>() + capacity * 16)?;
+                self.reserve(stack, std::mem::size_of::<Object>() + capacity * 16)?;
                 let instance = self.heap.alloc(Object::new_instance(r, capacity));
-                let base = self.stack.len() - argc - 1;
-                self.stack[base] = Value::obj(instance);
+                let base = stack.len() - argc - 1;
+                stack[base] = Value::obj(instance);
                 match initializer.and_then(Value::as_obj) {
-                    Some(init) => self.call_closure(init, argc),
+                    Some(init) => self.call_closure(stack, init, argc),
                     _ if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
                     _ => Ok(()),
                 }
             }
             Object::Native(Native::Clock) => {
                 let now = self.started.elapsed().as_secs_f64();
-                self.stack.truncate(self.stack.len() - argc - 1);
-                self.stack.push(Value::number(now));
+                stack.truncate(stack.len() - argc - 1);
+                stack.push(Value::number(now));
                 Ok(())
             }
             Object::Native(Native::Host { arity, function }) => {
@@ -281,22 +278,25 @@ impl<'o> Vm<'o> {
                     return Err(format!("Expected {arity} arguments but got {argc}."));
                 }
                 let function = function.clone();
-                let args: Vec<HostValue> = self.stack[self.stack.len() - argc..]
-                    .iter()
-                    .map(|&v| self.to_host(v))
-                    .collect();
+                let args: Vec<HostValue> =
+                    stack[stack.len() - argc..].iter().map(|&v| self.to_host(v)).collect();
                 let result = function(&args)?;
-                self.reserve(64)?;
+                self.reserve(stack, 64)?;
                 let result = self.value_from_host(result);
-                self.stack.truncate(self.stack.len() - argc - 1);
-                self.stack.push(result);
+                stack.truncate(stack.len() - argc - 1);
+                stack.push(result);
                 Ok(())
             }
             _ => Err("Can only call functions and classes.".into()),
         }
     }
 
-    fn call_closure(&mut self, closure: ObjRef, argc: usize) -> Result<(), String> {
+    fn call_closure(
+        &mut self,
+        stack: &mut Vec<Value>,
+        closure: ObjRef,
+        argc: usize,
+    ) -> Result<(), String> {
         let Object::Closure(c) = self.heap.get(closure) else {
             return Err("Can only call functions and classes.".into());
         };
@@ -308,14 +308,14 @@ impl<'o> Vm<'o> {
         if self.frames.len() == MAX_FRAMES {
             return Err("Stack overflow.".into());
         }
-        let base = self.stack.len() - argc - 1;
+        let base = stack.len() - argc - 1;
         self.frames.push(Frame { closure, function, ip: 0, base });
         Ok(())
     }
 
     /// `receiver.name(args)` where the receiver is `argc` below the top.
-    fn invoke(&mut self, name: u16, argc: usize) -> Result<(), String> {
-        let receiver = self.peek(argc);
+    fn invoke(&mut self, stack: &mut Vec<Value>, name: u16, argc: usize) -> Result<(), String> {
+        let receiver = peek(stack, argc);
         let Some(receiver_ref) = receiver.as_obj() else {
             return Err("Only instances have methods.".into());
         };
@@ -326,17 +326,17 @@ impl<'o> Vm<'o> {
         // but an instance usually has no such field, and then a method, if there is one, wins.
         let (class, shadows_method) = (instance.class, instance.shadows_method);
         if !shadows_method && let Some(method) = self.method(class, name) {
-            return self.call_closure(method, argc);
+            return self.call_closure(stack, method, argc);
         }
         let Object::Instance(instance) = self.heap.get(receiver_ref) else {
             return Err("Only instances have methods.".into());
         };
         if let Some(field) = instance.fields.get(name as Symbol, &mut 0) {
-            let base = self.stack.len() - argc - 1;
-            self.stack[base] = field;
-            return self.call_value(field, argc);
+            let base = stack.len() - argc - 1;
+            stack[base] = field;
+            return self.call_value(stack, field, argc);
         }
-        self.invoke_from_class(class, name, argc)
+        self.invoke_from_class(stack, class, name, argc)
     }
 
     /// The method `name` of `class`.
@@ -347,19 +347,30 @@ impl<'o> Vm<'o> {
         }
     }
 
-    fn invoke_from_class(&mut self, class: ObjRef, name: u16, argc: usize) -> Result<(), String> {
+    fn invoke_from_class(
+        &mut self,
+        stack: &mut Vec<Value>,
+        class: ObjRef,
+        name: u16,
+        argc: usize,
+    ) -> Result<(), String> {
         let method = match self.heap.get(class) {
             Object::Class(class) => class.methods.get(&(name as Symbol)).copied(),
             _ => None,
         };
         match method.and_then(Value::as_obj) {
-            Some(method) => self.call_closure(method, argc),
+            Some(method) => self.call_closure(stack, method, argc),
             _ => Err(format!("Undefined property '{}'.", self.name(name))),
         }
     }
 
     /// Replaces the receiver on top of the stack with its method `name` bound to it.
-    fn bind_method(&mut self, class: ObjRef, name: u16) -> Result<(), String> {
+    fn bind_method(
+        &mut self,
+        stack: &mut Vec<Value>,
+        class: ObjRef,
+        name: u16,
+    ) -> Result<(), String> {
         let method = match self.heap.get(class) {
             Object::Class(class) => class.methods.get(&(name as Symbol)).copied(),
             _ => None,
@@ -367,11 +378,11 @@ impl<'o> Vm<'o> {
         let Some(method) = method.and_then(Value::as_obj) else {
             return Err(format!("Undefined property '{}'.", self.name(name)));
         };
-        self.reserve(std::mem::size_of::<Object>())?;
-        let receiver = self.peek(0);
+        self.reserve(stack, std::mem::size_of::<Object>())?;
+        let receiver = peek(stack, 0);
         let bound = self.heap.alloc(Object::BoundMethod(BoundMethod { receiver, method }));
-        self.pop();
-        self.stack.push(Value::obj(bound));
+        pop(stack);
+        stack.push(Value::obj(bound));
         Ok(())
     }
 
@@ -395,7 +406,7 @@ impl<'o> Vm<'o> {
     }
 
     /// Closes every open upvalue at or above stack slot `from`.
-    fn close_upvalues(&mut self, from: usize) {
+    fn close_upvalues(&mut self, stack: &[Value], from: usize) {
         while let Some(&last) = self.open_upvalues.last() {
             let slot = match self.heap.get(last) {
                 Object::Upvalue(Upvalue::Open(slot)) => *slot,
@@ -404,7 +415,7 @@ impl<'o> Vm<'o> {
             if slot < from {
                 break;
             }
-            let value = self.stack.get(slot).copied().unwrap_or(Value::NIL);
+            let value = stack.get(slot).copied().unwrap_or(Value::NIL);
             *self.heap.get_mut(last) = Object::Upvalue(Upvalue::Closed(value));
             self.open_upvalues.pop();
         }
@@ -422,10 +433,19 @@ impl<'o> Vm<'o> {
 
     fn execute(&mut self) -> Result<(), String> {
         // Two copies of the loop: only the metered one counts instructions.
-        if self.fuel.is_some() { self.execute_loop::<true>() } else { self.execute_loop::<false>() }
+        // The stack is handed to the loop (and from it to the helpers) as its own argument, so
+        // that the compiler may keep its length and address in registers.
+        let mut stack = std::mem::take(&mut self.stack);
+        let result = if self.fuel.is_some() {
+            self.execute_loop::<true>(&mut stack)
+        } else {
+            self.execute_loop::<false>(&mut stack)
+        };
+        self.stack = stack;
+        result
     }
 
-    fn execute_loop<const METERED: bool>(&mut self) -> Result<(), String> {
+    fn execute_loop<const METERED: bool>(&mut self, stack: &mut Vec<Value>) -> Result<(), String> {
         // The loop borrows code from its own handle on the function table, so that `self`
         // stays free for the calls below; nothing compiles while it runs.
         let functions = Rc::clone(&self.functions);
@@ -471,10 +491,10 @@ impl<'o> Vm<'o> {
         }
         macro_rules! numbers {
             ($a:ident, $b:ident, $result:expr) => {{
-                match (self.peek(1).as_number(), self.peek(0).as_number()) {
+                match (peek(stack, 1).as_number(), peek(stack, 0).as_number()) {
                     (Some($a), Some($b)) => {
-                        self.stack.truncate(self.stack.len() - 2);
-                        self.stack.push($result);
+                        stack.truncate(stack.len() - 2);
+                        stack.push($result);
                     }
                     _ => fail!("Operands must be numbers.".into()),
                 }
@@ -492,39 +512,39 @@ impl<'o> Vm<'o> {
             match instruction {
                 op::CONSTANT => {
                     let index = read_byte!() as usize;
-                    self.stack.push(code.constants[index]);
+                    stack.push(code.constants[index]);
                 }
-                op::NIL => self.stack.push(Value::NIL),
-                op::TRUE => self.stack.push(Value::TRUE),
-                op::FALSE => self.stack.push(Value::FALSE),
+                op::NIL => stack.push(Value::NIL),
+                op::TRUE => stack.push(Value::TRUE),
+                op::FALSE => stack.push(Value::FALSE),
                 op::POP => {
-                    self.stack.pop();
+                    stack.pop();
                 }
                 op::GET_LOCAL => {
                     let slot = read_byte!() as usize;
-                    self.stack.push(self.stack[base + slot]);
+                    stack.push(stack[base + slot]);
                 }
                 op::SET_LOCAL => {
                     let slot = read_byte!() as usize;
-                    self.stack[base + slot] = self.peek(0);
+                    stack[base + slot] = peek(stack, 0);
                 }
                 op::GET_GLOBAL => {
                     let slot = read_u16!();
                     match self.globals.get(slot as usize) {
-                        Some(Some(value)) => self.stack.push(*value),
+                        Some(Some(value)) => stack.push(*value),
                         _ => fail!(format!("Undefined variable '{}'.", self.name(slot))),
                     }
                 }
                 op::DEFINE_GLOBAL => {
                     let slot = read_u16!() as usize;
-                    let value = self.pop();
+                    let value = pop(stack);
                     if let Some(global) = self.globals.get_mut(slot) {
                         *global = Some(value);
                     }
                 }
                 op::SET_GLOBAL => {
                     let slot = read_u16!();
-                    let value = self.peek(0);
+                    let value = peek(stack, 0);
                     match self.globals.get_mut(slot as usize) {
                         Some(global @ Some(_)) => *global = Some(value),
                         _ => fail!(format!("Undefined variable '{}'.", self.name(slot))),
@@ -534,20 +554,20 @@ impl<'o> Vm<'o> {
                     let index = read_byte!();
                     let upvalue = self.upvalue_of(self.frames[frame_index].closure, index);
                     let value = match self.heap.get(upvalue) {
-                        Object::Upvalue(Upvalue::Open(slot)) => self.stack[*slot],
+                        Object::Upvalue(Upvalue::Open(slot)) => stack[*slot],
                         Object::Upvalue(Upvalue::Closed(value)) => *value,
                         _ => Value::NIL,
                     };
-                    self.stack.push(value);
+                    stack.push(value);
                 }
                 op::SET_UPVALUE => {
                     let index = read_byte!();
                     let upvalue = self.upvalue_of(self.frames[frame_index].closure, index);
-                    let value = self.peek(0);
+                    let value = peek(stack, 0);
                     match self.heap.get_mut(upvalue) {
                         Object::Upvalue(Upvalue::Open(slot)) => {
                             let slot = *slot;
-                            self.stack[slot] = value;
+                            stack[slot] = value;
                         }
                         Object::Upvalue(Upvalue::Closed(closed)) => *closed = value,
                         _ => {}
@@ -555,7 +575,7 @@ impl<'o> Vm<'o> {
                 }
                 op::GET_PROPERTY => {
                     let name = read_u16!();
-                    let Some(r) = self.peek(0).as_obj() else {
+                    let Some(r) = peek(stack, 0).as_obj() else {
                         fail!("Only instances have properties.".into())
                     };
                     let Object::Instance(instance) = self.heap.get(r) else {
@@ -563,27 +583,27 @@ impl<'o> Vm<'o> {
                     };
                     let hint = self.hints.at(function, ip);
                     if let Some(value) = instance.fields.get(name as Symbol, hint) {
-                        self.pop();
-                        self.stack.push(value);
+                        pop(stack);
+                        stack.push(value);
                     } else {
                         let class = instance.class;
-                        if let Err(message) = self.bind_method(class, name) {
+                        if let Err(message) = self.bind_method(stack, class, name) {
                             fail!(message);
                         }
                     }
                 }
                 op::SET_PROPERTY => {
                     let name = read_u16!();
-                    let Some(r) = self.peek(1).as_obj() else {
+                    let Some(r) = peek(stack, 1).as_obj() else {
                         fail!("Only instances have fields.".into())
                     };
                     if !matches!(self.heap.get(r), Object::Instance(_)) {
                         fail!("Only instances have fields.".into());
                     }
-                    if let Err(message) = self.reserve(32) {
+                    if let Err(message) = self.reserve(stack, 32) {
                         fail!(message);
                     }
-                    let value = self.peek(0);
+                    let value = peek(stack, 0);
                     let hint = self.hints.at(function, ip);
                     if let Object::Instance(instance) = self.heap.get_mut(r)
                         && instance.fields.set(name as Symbol, value, hint)
@@ -600,27 +620,27 @@ impl<'o> Vm<'o> {
                             instance.shadows_method = true;
                         }
                     }
-                    self.stack.truncate(self.stack.len() - 2);
-                    self.stack.push(value);
+                    stack.truncate(stack.len() - 2);
+                    stack.push(value);
                 }
                 op::GET_SUPER => {
                     let name = read_u16!();
-                    let Some(superclass) = self.pop().as_obj() else {
+                    let Some(superclass) = pop(stack).as_obj() else {
                         fail!("Superclass must be a class.".into())
                     };
-                    if let Err(message) = self.bind_method(superclass, name) {
+                    if let Err(message) = self.bind_method(stack, superclass, name) {
                         fail!(message);
                     }
                 }
                 op::EQUAL => {
-                    let (a, b) = (self.peek(1), self.peek(0));
-                    self.stack.truncate(self.stack.len() - 2);
-                    self.stack.push(Value::bool(a.equals(b)));
+                    let (a, b) = (peek(stack, 1), peek(stack, 0));
+                    stack.truncate(stack.len() - 2);
+                    stack.push(Value::bool(a.equals(b)));
                 }
                 op::NOT_EQUAL => {
-                    let (a, b) = (self.peek(1), self.peek(0));
-                    self.stack.truncate(self.stack.len() - 2);
-                    self.stack.push(Value::bool(!a.equals(b)));
+                    let (a, b) = (peek(stack, 1), peek(stack, 0));
+                    stack.truncate(stack.len() - 2);
+                    stack.push(Value::bool(!a.equals(b)));
                 }
                 op::GREATER => numbers!(a, b, Value::bool(a > b)),
                 op::GREATER_EQUAL => numbers!(a, b, Value::bool(a >= b)),
@@ -629,41 +649,41 @@ impl<'o> Vm<'o> {
                 op::SUBTRACT => numbers!(a, b, Value::number(a - b)),
                 op::MULTIPLY => numbers!(a, b, Value::number(a * b)),
                 op::DIVIDE => numbers!(a, b, Value::number(a / b)),
-                op::ADD => match (self.peek(1).kind(), self.peek(0).kind()) {
+                op::ADD => match (peek(stack, 1).kind(), peek(stack, 0).kind()) {
                     (Kind::Number(a), Kind::Number(b)) => {
-                        self.stack.truncate(self.stack.len() - 2);
-                        self.stack.push(Value::number(a + b));
+                        stack.truncate(stack.len() - 2);
+                        stack.push(Value::number(a + b));
                     }
                     (Kind::Obj(a), Kind::Obj(b))
                         if matches!(self.heap.get(a), Object::String(_))
                             && matches!(self.heap.get(b), Object::String(_)) =>
                     {
                         let length = self.heap.str(a).len() + self.heap.str(b).len();
-                        if let Err(message) = self.reserve(length + 32) {
+                        if let Err(message) = self.reserve(stack, length + 32) {
                             fail!(message);
                         }
                         let mut text = String::with_capacity(length);
                         text.push_str(self.heap.str(a));
                         text.push_str(self.heap.str(b));
                         let result = self.heap.intern(&text);
-                        self.stack.truncate(self.stack.len() - 2);
-                        self.stack.push(Value::obj(result));
+                        stack.truncate(stack.len() - 2);
+                        stack.push(Value::obj(result));
                     }
                     _ => fail!("Operands must be two numbers or two strings.".into()),
                 },
                 op::NOT => {
-                    let value = self.pop();
-                    self.stack.push(Value::bool(value.is_falsey()));
+                    let value = pop(stack);
+                    stack.push(Value::bool(value.is_falsey()));
                 }
-                op::NEGATE => match self.peek(0).as_number() {
+                op::NEGATE => match peek(stack, 0).as_number() {
                     Some(n) => {
-                        self.pop();
-                        self.stack.push(Value::number(-n));
+                        pop(stack);
+                        stack.push(Value::number(-n));
                     }
                     _ => fail!("Operand must be a number.".into()),
                 },
                 op::PRINT => {
-                    let value = self.pop();
+                    let value = pop(stack);
                     let mut text = String::new();
                     self.format_value(value, &mut text);
                     text.push('\n');
@@ -677,7 +697,7 @@ impl<'o> Vm<'o> {
                 }
                 op::JUMP_IF_FALSE => {
                     let offset = read_u16!() as usize;
-                    if self.peek(0).is_falsey() {
+                    if peek(stack, 0).is_falsey() {
                         ip += offset;
                     }
                 }
@@ -688,24 +708,41 @@ impl<'o> Vm<'o> {
                 op::CALL => {
                     let argc = read_byte!() as usize;
                     save_ip!();
-                    self.call_value(self.peek(argc), argc)?;
+                    let callee = peek(stack, argc);
+                    // The common case, a closure called with the right number of arguments
+                    // and room for its frame, is done here; `call_value` does the rest.
+                    if let Some(r) = callee.as_obj()
+                        && let Object::Closure(closure) = self.heap.get(r)
+                        && functions[closure.function.index()].arity as usize == argc
+                        && self.frames.len() < MAX_FRAMES
+                    {
+                        let base = stack.len() - argc - 1;
+                        self.frames.push(Frame {
+                            closure: r,
+                            function: closure.function,
+                            ip: 0,
+                            base,
+                        });
+                    } else {
+                        self.call_value(stack, callee, argc)?;
+                    }
                     load_frame!();
                 }
                 op::INVOKE => {
                     let name = read_u16!();
                     let argc = read_byte!() as usize;
                     save_ip!();
-                    self.invoke(name, argc)?;
+                    self.invoke(stack, name, argc)?;
                     load_frame!();
                 }
                 op::SUPER_INVOKE => {
                     let name = read_u16!();
                     let argc = read_byte!() as usize;
                     save_ip!();
-                    let Some(superclass) = self.pop().as_obj() else {
+                    let Some(superclass) = pop(stack).as_obj() else {
                         return Err("Superclass must be a class.".into());
                     };
-                    self.invoke_from_class(superclass, name, argc)?;
+                    self.invoke_from_class(stack, superclass, name, argc)?;
                     load_frame!();
                 }
                 op::CLOSURE => {
@@ -713,7 +750,7 @@ impl<'o> Vm<'o> {
                     let Some(function) = code.constants[index].as_obj() else { continue };
                     let &Object::Function(function) = self.heap.get(function) else { continue };
                     let count = functions[function.index()].upvalue_count as usize;
-                    if let Err(message) = self.reserve(64 + count * 40) {
+                    if let Err(message) = self.reserve(stack, 64 + count * 40) {
                         fail!(message);
                     }
                     let enclosing = self.frames[frame_index].closure;
@@ -729,36 +766,38 @@ impl<'o> Vm<'o> {
                     }
                     let closure = Closure { function, upvalues: upvalues.into() };
                     let closure = self.heap.alloc(Object::Closure(closure));
-                    self.stack.push(Value::obj(closure));
+                    stack.push(Value::obj(closure));
                 }
                 op::CLOSE_UPVALUE => {
-                    self.close_upvalues(self.stack.len() - 1);
-                    self.pop();
+                    self.close_upvalues(stack, stack.len() - 1);
+                    pop(stack);
                 }
                 op::RETURN => {
-                    let result = self.pop();
-                    self.close_upvalues(base);
+                    let result = pop(stack);
+                    if !self.open_upvalues.is_empty() {
+                        self.close_upvalues(stack, base);
+                    }
                     self.frames.pop();
                     if self.frames.is_empty() {
-                        self.stack.clear();
+                        stack.clear();
                         return Ok(());
                     }
-                    self.stack.truncate(base);
-                    self.stack.push(result);
+                    stack.truncate(base);
+                    stack.push(result);
                     load_frame!();
                 }
                 op::CLASS => {
                     let name = read_u16!();
-                    if let Err(message) = self.reserve(128) {
+                    if let Err(message) = self.reserve(stack, 128) {
                         fail!(message);
                     }
                     let class = Object::new_class(Rc::from(self.name(name)));
                     let class = self.heap.alloc(class);
-                    self.stack.push(Value::obj(class));
+                    stack.push(Value::obj(class));
                 }
                 op::INHERIT => {
                     let (Some(superclass), Some(subclass)) =
-                        (self.peek(1).as_obj(), self.peek(0).as_obj())
+                        (peek(stack, 1).as_obj(), peek(stack, 0).as_obj())
                     else {
                         fail!("Superclass must be a class.".into())
                     };
@@ -772,12 +811,12 @@ impl<'o> Vm<'o> {
                         child.initializer = initializer;
                     }
                     self.heap.resize(subclass);
-                    self.pop();
+                    pop(stack);
                 }
                 op::METHOD => {
                     let name = read_u16!() as Symbol;
-                    let method = self.peek(0);
-                    let Some(class) = self.peek(1).as_obj() else { continue };
+                    let method = peek(stack, 0);
+                    let Some(class) = peek(stack, 1).as_obj() else { continue };
                     let is_init = name == self.init;
                     if let Object::Class(class) = self.heap.get_mut(class) {
                         class.methods.insert(name, method);
@@ -786,7 +825,7 @@ impl<'o> Vm<'o> {
                         }
                     }
                     self.heap.resize(class);
-                    self.pop();
+                    pop(stack);
                 }
                 _ => fail!(format!("Unknown opcode {instruction}.")),
             }
@@ -803,4 +842,12 @@ fn format_function(function: &Function, out: &mut String) {
         }
         None => out.push_str("<script>"),
     }
+}
+
+fn peek(stack: &[Value], distance: usize) -> Value {
+    stack[stack.len() - 1 - distance]
+}
+
+fn pop(stack: &mut Vec<Value>) -> Value {
+    stack.pop().unwrap_or(Value::NIL)
 }
