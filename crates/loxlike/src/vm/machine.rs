@@ -138,7 +138,7 @@ impl<'o> Vm<'o> {
 
     /// Makes room for an allocation of about `extra` bytes: collects if due, and enforces the
     /// memory limit. Called only where every live value is reachable from the roots.
-    fn reserve(&mut self, stack: &mut Vec<Value>, extra: usize) -> Result<(), String> {
+    fn reserve(&mut self, stack: &[Value], extra: usize) -> Result<(), String> {
         if self.heap.should_collect(extra) {
             self.collect(stack);
         }
@@ -154,8 +154,8 @@ impl<'o> Vm<'o> {
     }
 
     fn collect(&mut self, stack: &[Value]) {
-        for i in 0..stack.len() {
-            self.heap.mark_value(stack[i]);
+        for &value in stack {
+            self.heap.mark_value(value);
         }
         for i in 0..self.frames.len() {
             self.heap.mark(self.frames[i].closure);
@@ -293,7 +293,7 @@ impl<'o> Vm<'o> {
 
     fn call_closure(
         &mut self,
-        stack: &mut Vec<Value>,
+        stack: &[Value],
         closure: ObjRef,
         argc: usize,
     ) -> Result<(), String> {
@@ -349,7 +349,7 @@ impl<'o> Vm<'o> {
 
     fn invoke_from_class(
         &mut self,
-        stack: &mut Vec<Value>,
+        stack: &[Value],
         class: ObjRef,
         name: u16,
         argc: usize,
