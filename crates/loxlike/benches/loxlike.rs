@@ -10,7 +10,7 @@
 //!   buffer.
 //!
 //! The side-by-side figures against the reference interpreters (clox, jlox) are taken from
-//! outside, as process CPU time: see `scripts/vs-clox.sh` and `scripts/vs-jlox.sh`.
+//! outside, as process CPU time: see `scripts/vs-reference.sh`.
 //!
 //! Run: `cargo bench -p byo-loxlike --bench loxlike` (about 5 minutes).
 

@@ -1,7 +1,7 @@
-//! The VM's values and heap objects (clox's chapters 18, 19, 24 to 28).
+//! The VM's values and heap objects (clox's chapters 18, 19, 24 to 28 and 30).
 //!
-//! A [`Value`] is 16 bytes and `Copy`: a number, a boolean, `nil`, or a reference to a heap
-//! object. References are indices into the [`Heap`](super::heap::Heap)'s object table, not
+//! A [`Value`] is 8 bytes and `Copy`, NaN-boxed: a number, a boolean, `nil`, or a reference to
+//! a heap object. References are indices into the [`Heap`](super::heap::Heap)'s object table, not
 //! pointers, which keeps the VM free of `unsafe` and makes the collector's job a walk over
 //! indices. Strings are interned, so two strings are equal exactly when their references are.
 
@@ -35,7 +35,7 @@ impl FunctionId {
 /// A Lox value in the VM, NaN-boxed into 64 bits (clox's chapter 30).
 ///
 /// A double has 2^52 - 1 ways to be a quiet NaN, and arithmetic only ever produces one of
-/// them. Every bit pattern that is *not* a quiet NaN with all of [`QNAN`]'s bits set is the
+/// them. Every bit pattern that is *not* a quiet NaN with all of `0x7ffc_0000_0000_0000` set is the
 /// number it spells; the patterns that are carry a tag in their low bits instead:
 ///
 /// | bits 63..50       | bits 49..32 | bits 31..0         | value            |
