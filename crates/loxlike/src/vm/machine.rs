@@ -300,7 +300,19 @@ impl<'o> Vm<'o> {
         let Object::Closure(c) = self.heap.get(closure) else {
             return Err("Can only call functions and classes.".into());
         };
-        let function = c.function;
+        self.push_frame(stack, closure, c.function, argc)
+    }
+
+    /// Starts a call of `closure`, whose function is `function`, with the `argc` arguments on
+    /// top of the stack.
+    #[inline]
+    fn push_frame(
+        &mut self,
+        stack: &[Value],
+        closure: ObjRef,
+        function: FunctionId,
+        argc: usize,
+    ) -> Result<(), String> {
         let arity = self.functions[function.index()].arity;
         if argc != arity as usize {
             return Err(format!("Expected {arity} arguments but got {argc}."));
@@ -324,13 +336,12 @@ impl<'o> Vm<'o> {
         };
         // A field holding a function shadows a method of the same name, so fields come first;
         // but an instance usually has no such field, and then a method, if there is one, wins.
-        let (class, shadows_method) = (instance.class, instance.shadows_method);
-        if !shadows_method && let Some(method) = self.method(class, name) {
+        let class = instance.class;
+        if !instance.shadows_method
+            && let Some(method) = self.method(class, name)
+        {
             return self.call_closure(stack, method, argc);
         }
-        let Object::Instance(instance) = self.heap.get(receiver_ref) else {
-            return Err("Only instances have methods.".into());
-        };
         if let Some(field) = instance.fields.get(name as Symbol, &mut 0) {
             let base = stack.len() - argc - 1;
             stack[base] = field;
@@ -354,11 +365,7 @@ impl<'o> Vm<'o> {
         name: u16,
         argc: usize,
     ) -> Result<(), String> {
-        let method = match self.heap.get(class) {
-            Object::Class(class) => class.methods.get(&(name as Symbol)).copied(),
-            _ => None,
-        };
-        match method.and_then(Value::as_obj) {
+        match self.method(class, name) {
             Some(method) => self.call_closure(stack, method, argc),
             _ => Err(format!("Undefined property '{}'.", self.name(name))),
         }
@@ -371,11 +378,7 @@ impl<'o> Vm<'o> {
         class: ObjRef,
         name: u16,
     ) -> Result<(), String> {
-        let method = match self.heap.get(class) {
-            Object::Class(class) => class.methods.get(&(name as Symbol)).copied(),
-            _ => None,
-        };
-        let Some(method) = method.and_then(Value::as_obj) else {
+        let Some(method) = self.method(class, name) else {
             return Err(format!("Undefined property '{}'.", self.name(name)));
         };
         self.reserve(stack, std::mem::size_of::<Object>())?;
@@ -709,20 +712,12 @@ impl<'o> Vm<'o> {
                     let argc = read_byte!() as usize;
                     save_ip!();
                     let callee = peek(stack, argc);
-                    // The common case, a closure called with the right number of arguments
-                    // and room for its frame, is done here; `call_value` does the rest.
+                    // The common case, a closure, starts its frame here without going through
+                    // `call_value`, which handles every other callee.
                     if let Some(r) = callee.as_obj()
                         && let Object::Closure(closure) = self.heap.get(r)
-                        && functions[closure.function.index()].arity as usize == argc
-                        && self.frames.len() < MAX_FRAMES
                     {
-                        let base = stack.len() - argc - 1;
-                        self.frames.push(Frame {
-                            closure: r,
-                            function: closure.function,
-                            ip: 0,
-                            base,
-                        });
+                        self.push_frame(stack, r, closure.function, argc)?;
                     } else {
                         self.call_value(stack, callee, argc)?;
                     }
