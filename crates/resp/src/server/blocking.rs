@@ -25,7 +25,7 @@
 
 use std::collections::VecDeque;
 
-use super::cmd::{PopShape, serve_blocked};
+use super::cmd::{PopShape, StreamRead, serve_blocked};
 use super::reply::Reply;
 use super::store::Store;
 use super::value::Str;
@@ -42,12 +42,14 @@ pub(crate) enum BlockOp {
     /// `BZPOPMIN` / `BZPOPMAX` / `BZMPOP`: pop up to `count` members from the low (or high)
     /// end of a sorted set.
     ZPop { max: bool, count: usize, shape: PopShape },
+    /// `XREAD BLOCK` / `XREADGROUP BLOCK`: read the entries added to a stream after an ID.
+    Stream(Box<StreamRead>),
 }
 
 impl BlockOp {
     /// The command that has the effect of serving `key` (logged to the AOF: replay must not
-    /// block).
-    fn logged_as(&self, key: &[u8]) -> Vec<Vec<u8>> {
+    /// block). Stream reads log their own effects.
+    pub(crate) fn logged_as(&self, key: &[u8]) -> Vec<Vec<u8>> {
         let end = |left: bool| if left { b"LEFT".to_vec() } else { b"RIGHT".to_vec() };
         let words: Vec<Vec<u8>> = match self {
             BlockOp::Pop { left } => {
@@ -73,6 +75,7 @@ impl BlockOp {
                 key.to_vec(),
                 count.to_string().into_bytes(),
             ],
+            BlockOp::Stream(_) => Vec::new(),
         };
         words
     }
@@ -164,12 +167,13 @@ pub(crate) fn serve_ready(store: &mut Store, now: i64) {
     }
 }
 
-/// Serves the queue of `key`, oldest first, while the key has something to give.
+/// Serves the queue of `key`, oldest first: each client whose operation the key can satisfy
+/// now (a pop while the key has elements, a stream read if the stream has entries after the
+/// client's ID) is served and unblocked; the others keep their place.
 fn serve_key(store: &mut Store, db: usize, key: &Str, now: i64) {
-    loop {
-        let Some(&id) = store.dbs[db].blocking.get(key.as_bytes()).and_then(VecDeque::front) else {
-            return;
-        };
+    let Some(queue) = store.dbs[db].blocking.get(key.as_bytes()) else { return };
+    let waiting: Vec<u64> = queue.iter().copied().collect();
+    for id in waiting {
         let (Some(blocked), Some(info)) = (store.blocked.get(&id), store.clients.get_mut(&id))
         else {
             // Cannot happen (a disconnecting client unblocks first), but must not stall the
@@ -179,23 +183,22 @@ fn serve_key(store: &mut Store, db: usize, key: &Str, now: i64) {
         };
         let (op, resp3) = (blocked.op.clone(), blocked.resp3);
         let mut outbox = std::mem::take(&mut info.outbox);
-        let served = {
+        let logged = {
             let mut out = Reply::new(&mut outbox, resp3);
             serve_blocked(&mut store.dbs[db], key.as_bytes(), &op, &mut out, now)
         };
         if let Some(info) = store.clients.get_mut(&id) {
             info.outbox = outbox;
-            if served {
+            if logged.is_some() {
                 info.wake.notify_one();
             }
         }
-        if !served {
-            return;
-        }
+        let Some(logged) = logged else { continue };
         if store.aof.is_some() {
-            let parts = op.logged_as(key.as_bytes());
-            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-            store.propagate(db, &parts);
+            for command in &logged {
+                let parts: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+                store.propagate(db, &parts);
+            }
         }
         unblock(store, id);
     }

@@ -5,7 +5,8 @@
 //!
 //! - **honoured**: the server reads them (`requirepass`, `maxclients`, `proto-max-bulk-len`,
 //!   `client-query-buffer-limit`, `hz`, `notify-keyspace-events`, the `pubsub` class of
-//!   `client-output-buffer-limit`, `appendonly`, `appendfsync`, `dir`, ...);
+//!   `client-output-buffer-limit`, `appendonly`, `appendfsync`, `dir`, `stream-node-max-*`,
+//!   ...);
 //! - **fixed**: reported but immutable at run time (`port`, `bind`, `databases`);
 //! - **accepted**: tuning knobs for Redis's compact encodings and features this server does not
 //!   have (`list-max-listpack-size`, `lua-time-limit`, ...). They are validated and stored so that
@@ -90,6 +91,8 @@ impl Default for Config {
                 p("aof-load-truncated", None, Bool, Mutable, "yes"),
                 p("auto-aof-rewrite-percentage", None, Int(0, i64::from(i32::MAX)), Mutable, "100"),
                 p("auto-aof-rewrite-min-size", None, Memory(0, i64::MAX), Mutable, "67108864"),
+                p("stream-node-max-bytes", None, Memory(0, i64::MAX), Mutable, "4096"),
+                p("stream-node-max-entries", None, Int(0, i64::MAX), Mutable, "100"),
                 // Fixed at start.
                 p("port", None, Int(0, 65535), Immutable, "6379"),
                 p("bind", None, Text, Immutable, "127.0.0.1"),

@@ -23,7 +23,10 @@
 //! Such a client waits for a key that does not exist, so the only event that can serve it is
 //! the key's creation: [`Db::add`], [`Db::set`] and [`Db::rename`] put a key someone waits on
 //! in `ready`, and after the command the server serves the waiting clients in arrival order
-//! ([`blocking`](super::blocking)).
+//! ([`blocking`](super::blocking)). Stream readers (`XREAD BLOCK`) wait on streams that may
+//! exist: `XADD` signals its key itself ([`Db::signal_ready`]), and so does every path that
+//! removes or replaces a stream, because a reader blocked in a consumer group must then be
+//! told that its group is gone.
 
 use std::collections::VecDeque;
 
@@ -137,7 +140,13 @@ impl Db {
     pub(crate) fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
         self.touch(key);
         match self.keys.get_mut(key) {
-            Some(slot) => *slot = value,
+            Some(slot) => {
+                let was_stream = matches!(slot, Value::Stream(_));
+                *slot = value;
+                if was_stream {
+                    self.signal_ready(key);
+                }
+            }
             None => {
                 self.keys.insert_new(Str::new(key), value);
                 self.signal_ready(key);
@@ -157,8 +166,9 @@ impl Db {
         self.keys.insert_new(Str::new(key), value)
     }
 
-    /// Notes that `key` was created, if a client is blocked on it.
-    fn signal_ready(&mut self, key: &[u8]) {
+    /// Notes that `key` was created, or that the stream at `key` changed, if a client is
+    /// blocked on it.
+    pub(crate) fn signal_ready(&mut self, key: &[u8]) {
         if self.blocking.len() > 0
             && self.blocking.contains_key(key)
             && !self.ready.iter().any(|k| k.as_bytes() == key)
@@ -172,12 +182,17 @@ impl Db {
         let value = self.keys.remove(key)?;
         self.expires.remove(key);
         self.touch(key);
+        if matches!(value, Value::Stream(_)) {
+            self.signal_ready(key);
+        }
         Some(value)
     }
 
     /// Removes a key whose time has passed (not a change for `WATCH`; counted as expired).
     fn remove_expired(&mut self, key: &[u8]) {
-        self.keys.remove(key);
+        if let Some(Value::Stream(_)) = self.keys.remove(key) {
+            self.signal_ready(key);
+        }
         self.expires.remove(key);
         self.expired += 1;
         self.notify(notify::EXPIRED, "expired", key);
@@ -251,6 +266,13 @@ impl Db {
             self.watched.keys().filter(|k| self.keys.contains_key(k.as_bytes())).cloned().collect();
         present.iter().for_each(|key| self.touch(key.as_bytes()));
         self.dirty += 1;
+        let streams: Vec<Str> = self
+            .blocking
+            .keys()
+            .filter(|key| matches!(self.keys.get(key.as_bytes()), Some(Value::Stream(_))))
+            .cloned()
+            .collect();
+        streams.iter().for_each(|key| self.signal_ready(key.as_bytes()));
         self.keys.clear();
         self.expires.clear();
     }
@@ -312,6 +334,9 @@ impl Db {
         self.touch(from);
         self.touch(to);
         if let Some(value) = self.keys.remove(from) {
+            if matches!(value, Value::Stream(_)) {
+                self.signal_ready(from);
+            }
             self.remove(to);
             self.keys.insert_new(Str::new(to), value);
             self.signal_ready(to);

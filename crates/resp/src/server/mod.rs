@@ -51,6 +51,7 @@ mod pubsub;
 mod reply;
 mod sample;
 mod store;
+mod stream;
 mod value;
 mod zset;
 

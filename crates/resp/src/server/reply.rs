@@ -38,6 +38,12 @@ impl<'a> Reply<'a> {
         self.resp3
     }
 
+    /// Replies already encoded, in this writer's protocol, by a writer over another buffer
+    /// (for a reply whose length is known only after its elements are written).
+    pub(crate) fn encoded(&mut self, bytes: &[u8]) {
+        self.out.put_slice(bytes);
+    }
+
     /// `+OK`.
     pub(crate) fn ok(&mut self) {
         self.out.put_slice(b"+OK\r\n");

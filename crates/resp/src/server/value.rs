@@ -4,6 +4,7 @@
 //! A value is one of Redis's types. Aggregates are boxed so that the common case, a short
 //! string, keeps [`Value`] at 24 bytes; an aggregate that becomes empty is deleted with its key
 //! by the command that emptied it, so no key ever holds an empty list, set, hash or sorted set.
+//! (A stream is the exception, as in Redis: it keeps its last ID and groups when empty.)
 //!
 //! A keyspace of small strings is mostly per-key overhead, so [`Str`] is 24 bytes and keeps up
 //! to 22 bytes inline (no allocation at all for the typical key or counter). Longer strings live
@@ -18,6 +19,7 @@ use std::collections::VecDeque;
 use std::hash::Hasher;
 
 use super::dict::Dict;
+use super::stream::Stream;
 use super::zset::SortedSet;
 
 /// The longest string stored inline.
@@ -158,6 +160,9 @@ pub(crate) enum Value {
     Set(Box<Set>),
     /// A sorted set, never empty.
     ZSet(Box<SortedSet>),
+    /// A stream; unlike the other aggregates it may be empty (`XDEL` and `XTRIM` keep the
+    /// key, with its last ID and groups).
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -169,6 +174,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -188,6 +194,7 @@ impl Value {
             Value::ZSet(zset) => {
                 size + zset.iter().map(|(m, _)| 3 * SLOT + 2 * heap_bytes(m)).sum::<usize>()
             }
+            Value::Stream(stream) => size + stream.approx_bytes(),
         }
     }
 }
@@ -235,6 +242,7 @@ kind!(List, List, Box::default());
 kind!(Hash, Hash, Box::default());
 kind!(Set, Set, Box::default());
 kind!(SortedSet, ZSet, Box::default());
+kind!(Stream, Stream, Box::default());
 
 #[cfg(test)]
 mod tests {

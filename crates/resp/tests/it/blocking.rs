@@ -16,7 +16,7 @@ fn popped(key: &str, element: &str) -> Frame {
 }
 
 /// `blocked_clients` from `INFO clients`.
-fn blocked_clients(conn: &mut Conn) -> usize {
+pub(crate) fn blocked_clients(conn: &mut Conn) -> usize {
     let Frame::Bulk(info) = conn.call(&["INFO", "clients"]) else { panic!("INFO is a bulk") };
     let info = String::from_utf8_lossy(&info).into_owned();
     let line = info.lines().find_map(|l| l.strip_prefix("blocked_clients:")).expect("the field");
@@ -25,7 +25,7 @@ fn blocked_clients(conn: &mut Conn) -> usize {
 
 /// Waits until `n` clients are blocked (a blocking command is sent, not yet executed, when
 /// `send` returns).
-fn wait_blocked(conn: &mut Conn, n: usize) {
+pub(crate) fn wait_blocked(conn: &mut Conn, n: usize) {
     let start = Instant::now();
     while blocked_clients(conn) != n {
         assert!(start.elapsed() < Duration::from_secs(5), "never saw {n} blocked clients");

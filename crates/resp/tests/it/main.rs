@@ -13,3 +13,5 @@ mod request;
 mod roundtrip;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
+mod streams;

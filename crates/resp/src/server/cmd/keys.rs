@@ -427,6 +427,7 @@ fn object_encoding(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         Some(Value::List(_)) => "quicklist",
         Some(Value::Hash(_) | Value::Set(_)) => "hashtable",
         Some(Value::ZSet(_)) => "skiplist",
+        Some(Value::Stream(_)) => "stream",
     };
     ctx.out.bulk(name.as_bytes());
 }

@@ -551,7 +551,7 @@ pub(super) fn serve_blocked_list(
             }
             End::from_left(*left)
         }
-        BlockOp::ZPop { .. } => return false,
+        BlockOp::ZPop { .. } | BlockOp::Stream(_) => return false,
         BlockOp::Move { to, from_left, to_left } => {
             let (from, to_end) = (End::from_left(*from_left), End::from_left(*to_left));
             return match move_element(db, key, to.as_bytes(), from, to_end, out, now) {

@@ -34,12 +34,16 @@ mod pubsub;
 mod server;
 mod sets;
 mod sort;
+mod stream_groups;
+mod streams;
 mod strings;
 mod transaction;
+mod xread;
 mod zsets;
 
 pub(crate) use pops::serve_blocked;
 pub(crate) use transaction::unwatch_all;
+pub(crate) use xread::StreamRead;
 pub(crate) use zsets::PopShape;
 
 /// The command modifies the keyspace.
@@ -138,6 +142,15 @@ impl<'a> Ctx<'a> {
     pub(crate) fn propagate(&mut self, parts: &[&[u8]]) {
         if let Some(aof) = &mut self.store.aof {
             aof.append(self.client.db, parts);
+            aof.replaced = true;
+        }
+    }
+
+    /// Logs nothing to the AOF for the running command, whatever it changed: its effects, if
+    /// any, were logged with [`Ctx::propagate`] (`XREADGROUP` logs `XCLAIM`s, or nothing for
+    /// a read of its history).
+    pub(crate) fn propagate_nothing(&mut self) {
+        if let Some(aof) = &mut self.store.aof {
             aof.replaced = true;
         }
     }
@@ -315,6 +328,9 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command>> = LazyLock::new(
         transaction::COMMANDS,
         pubsub::COMMANDS,
         sort::COMMANDS,
+        streams::COMMANDS,
+        stream_groups::COMMANDS,
+        xread::COMMANDS,
     ]
     .into_iter()
     .flatten()

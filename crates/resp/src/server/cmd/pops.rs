@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::{Ctx, errors, lists, zsets};
+use super::{Ctx, errors, lists, xread, zsets};
 use crate::server::blocking::{BlockOp, Blocked, block};
 use crate::server::db::Db;
 use crate::server::reply::Reply;
@@ -70,6 +70,7 @@ fn pops_from(op: &BlockOp, value: &Value) -> bool {
         BlockOp::Pop { .. } | BlockOp::PopMany { .. } | BlockOp::Move { .. } => {
             matches!(value, Value::List(_))
         }
+        BlockOp::Stream(_) => matches!(value, Value::Stream(_)),
     }
 }
 
@@ -114,21 +115,25 @@ pub(super) fn wait(ctx: &mut Ctx<'_>, keys: &[Bytes], op: BlockOp, deadline: Opt
     ctx.client.blocked = true;
 }
 
-/// Performs a blocked client's operation on `key`, writing its reply to `out`; false, doing
-/// nothing, if `key` does not hold the type the operation pops from.
+/// Performs a blocked client's operation on `key`, writing its reply to `out`. Returns the
+/// commands that have its effect, for the AOF, or `None`, doing nothing, if `key` cannot serve
+/// the operation now (it does not hold the type the operation pops from, or a stream has
+/// nothing new for the reader).
 pub(crate) fn serve_blocked(
     db: &mut Db,
     key: &[u8],
     op: &BlockOp,
     out: &mut Reply<'_>,
     now: i64,
-) -> bool {
-    match op {
+) -> Option<Vec<Vec<Vec<u8>>>> {
+    let served = match op {
         BlockOp::ZPop { max, count, shape } => {
             zsets::serve_blocked_zset(db, key, *max, *count, *shape, out, now)
         }
         BlockOp::Pop { .. } | BlockOp::PopMany { .. } | BlockOp::Move { .. } => {
             lists::serve_blocked_list(db, key, op, out, now)
         }
-    }
+        BlockOp::Stream(read) => return xread::serve_blocked_read(db, key, read, out, now),
+    };
+    served.then(|| vec![op.logged_as(key)])
 }

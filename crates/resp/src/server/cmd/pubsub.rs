@@ -196,7 +196,7 @@ fn pubsub_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
 }
 
 /// Redis's reply to a subcommand with arguments it does not take.
-fn subcommand_syntax_error(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+pub(super) fn subcommand_syntax_error(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let sub = String::from_utf8_lossy(&args[1]).into_owned();
     let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
     ctx.error(&format!(

@@ -155,7 +155,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) {
         Some(Value::List(list)) => (list.iter().cloned().collect(), false),
         Some(Value::Set(set)) => (set.iter().map(|(m, ())| m.clone()).collect(), true),
         Some(Value::ZSet(zset)) => (zset.iter().map(|(m, _)| m.clone()).collect(), false),
-        Some(Value::Str(_) | Value::Hash(_)) => return ctx.wrong_type(),
+        Some(Value::Str(_) | Value::Hash(_) | Value::Stream(_)) => return ctx.wrong_type(),
     };
     if options.dont_sort() && is_set && options.store.is_some() {
         options = Options { alpha: true, by: None, ..options };
