@@ -223,10 +223,14 @@ fn run_batch(
     }
     parser.set_limits(store.limits());
     let mut after = After::Read;
+    // The clock is read once per batch (one read's worth of commands, run back to back under
+    // the lock, usually within microseconds): every command of a pipeline sees the same
+    // millisecond, where Redis reads the clock again for each command.
+    let now = unix_ms();
     while !client.blocked {
         match parser.parse(input, client.authenticated) {
             Ok(Some(args)) => {
-                run_command(&mut store, client, output, args);
+                run_command(&mut store, client, output, args, now);
                 if client.close_after_reply {
                     after = After::Close;
                     break;
@@ -262,8 +266,14 @@ fn run_batch(
 /// publishing the keyspace events it caused, dropping its reply under `CLIENT REPLY OFF` or
 /// `SKIP`, waking the connections it sent pushes to, and putting its own pushes in front of
 /// its reply.
-fn run_command(store: &mut Store, client: &mut Client, output: &mut BytesMut, args: Vec<Bytes>) {
-    let (resp3, now, start) = (client.resp3, unix_ms(), output.len());
+fn run_command(
+    store: &mut Store,
+    client: &mut Client,
+    output: &mut BytesMut,
+    args: Vec<Bytes>,
+    now: i64,
+) {
+    let (resp3, start) = (client.resp3, output.len());
     let skip_reply = std::mem::take(&mut client.skip_next_reply);
     let mut ctx = Ctx { store, client, out: Reply::new(output, resp3), now };
     execute(&mut ctx, args);
