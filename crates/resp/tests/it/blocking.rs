@@ -172,3 +172,19 @@ fn bad_timeouts_are_refused_before_blocking() {
         Frame::error("WRONGTYPE Operation against a key holding the wrong kind of value")
     );
 }
+
+#[test]
+fn a_list_pop_behind_a_sorted_set_pop_on_the_same_key_is_served() {
+    let server = TestServer::start(Config::default());
+    let mut admin = server.connect();
+    let mut zpop = server.connect();
+    let mut lpop = server.connect();
+    zpop.send(&["BZPOPMIN", "k", "0"]);
+    wait_blocked(&mut admin, 1);
+    lpop.send(&["BLPOP", "k", "0"]);
+    wait_blocked(&mut admin, 2);
+    admin.call(&["RPUSH", "k", "x"]);
+    assert_eq!(lpop.read(), Some(popped("k", "x")));
+    // The sorted-set pop keeps waiting for a sorted set.
+    assert_eq!(blocked_clients(&mut admin), 1);
+}
