@@ -28,6 +28,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::ops::Bound;
 
 use super::value::Str;
 
@@ -297,18 +298,15 @@ impl Stream {
         self.entries.get(&id).map(|fields| &fields[..])
     }
 
-    /// The entries from `start` to `end` inclusive, in ID order or reversed.
+    /// The entries from `start` to `end` inclusive, in ID order (`.rev()` for the reverse).
     pub(crate) fn range(
         &self,
         start: StreamId,
         end: StreamId,
-        rev: bool,
-    ) -> Box<dyn Iterator<Item = (StreamId, &[Str])> + '_> {
-        if start > end {
-            return Box::new(std::iter::empty());
-        }
-        let range = self.entries.range(start..=end).map(|(id, fields)| (*id, &fields[..]));
-        if rev { Box::new(range.rev()) } else { Box::new(range) }
+    ) -> impl DoubleEndedIterator<Item = (StreamId, &[Str])> + '_ {
+        // `start > end` is an empty range (which `BTreeMap::range` would refuse).
+        let end = if start > end { Bound::Excluded(start) } else { Bound::Included(end) };
+        self.entries.range((Bound::Included(start), end)).map(|(id, fields)| (*id, &fields[..]))
     }
 
     /// The ID the next `XADD *` gets at `now` (Unix ms), or `None` if the stream has used
@@ -558,22 +556,23 @@ impl Stream {
         }
     }
 
-    /// Moves `group`'s cursor to `id`, just delivered, updating its read counter as Redis's
-    /// `streamReplyWithRange` does.
-    pub(crate) fn advance_group(&mut self, group: &[u8], id: StreamId) {
-        let counter = if self.has_tombstones_from(id) { None } else { Some(()) };
+    /// Moves `group`'s cursor to `id`, just delivered, if it is ahead, updating the read
+    /// counter as Redis's `streamReplyWithRange` does; returns whether the cursor moved.
+    pub(crate) fn advance_group(&mut self, group: &[u8], id: StreamId) -> bool {
+        let counter_stays_valid = !self.has_tombstones_from(id);
         let estimate = self.estimate_read_counter(id);
         let entries_added = self.entries_added;
-        let Some(group) = self.groups.get_mut(group) else { return };
+        let Some(group) = self.groups.get_mut(group) else { return false };
         if id <= group.last_id {
-            return;
+            return false;
         }
-        if group.entries_read != UNKNOWN_READ && counter.is_some() {
+        if group.entries_read != UNKNOWN_READ && counter_stays_valid {
             group.entries_read += 1;
         } else if entries_added != 0 {
             group.entries_read = estimate;
         }
         group.last_id = id;
+        true
     }
 
     /// About how many bytes it takes (`MEMORY USAGE`).
@@ -745,7 +744,7 @@ mod tests {
                         model.drain(..removed);
                     }
                 }
-                prop_assert_eq!(stream.range(StreamId::MIN, StreamId::MAX, false).map(|(i, _)| i).collect::<Vec<_>>(), model.clone());
+                prop_assert_eq!(stream.range(StreamId::MIN, StreamId::MAX).map(|(i, _)| i).collect::<Vec<_>>(), model.clone());
                 stream.assert_nodes_partition_the_entries(limits);
             }
         }

@@ -63,7 +63,7 @@ fn write_stream(out: &mut BytesMut, key: &[u8], stream: &Stream) {
     if stream.is_empty() {
         encode_command(out, &[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"]);
     }
-    for (id, fields) in stream.range(StreamId::MIN, StreamId::MAX, false) {
+    for (id, fields) in stream.range(StreamId::MIN, StreamId::MAX) {
         let id = id.to_bytes();
         let mut parts: Vec<&[u8]> = vec![b"XADD", key, &id];
         parts.extend(fields.iter().map(|f| f.as_bytes()));

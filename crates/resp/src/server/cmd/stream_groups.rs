@@ -84,6 +84,20 @@ pub(super) fn xclaim_words(to: &Delivery<'_>, group: &Group, id: StreamId) -> Ve
     ]
 }
 
+/// The `XGROUP SETID ... ENTRIESREAD` that puts the group's cursor and read counter where
+/// they now are.
+pub(super) fn setid_words(to: &Delivery<'_>, group: &Group) -> Vec<Vec<u8>> {
+    vec![
+        b"XGROUP".to_vec(),
+        b"SETID".to_vec(),
+        to.key.to_vec(),
+        to.group.as_bytes().to_vec(),
+        group.last_id.to_bytes(),
+        b"ENTRIESREAD".to_vec(),
+        group.entries_read.to_string().into_bytes(),
+    ]
+}
+
 /// Logs a list of commands to the AOF.
 fn log_all(ctx: &mut Ctx<'_>, logged: &[Vec<Vec<u8>>]) {
     for command in logged {
@@ -585,15 +599,7 @@ fn xclaim(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         && let Some(group) =
             ctx.read::<Stream>(key).ok().flatten().and_then(|s| s.groups.get(group_name.as_bytes()))
     {
-        logged.push(vec![
-            b"XGROUP".to_vec(),
-            b"SETID".to_vec(),
-            key.to_vec(),
-            group_name.as_bytes().to_vec(),
-            group.last_id.to_bytes(),
-            b"ENTRIESREAD".to_vec(),
-            group.entries_read.to_string().into_bytes(),
-        ]);
+        logged.push(setid_words(&to, group));
     }
     ctx.out.array_len(claimed);
     ctx.out.encoded(&parts);

@@ -239,19 +239,34 @@ fn trim_args(ctx: &mut Ctx<'_>, args: &[Bytes], xadd: bool) -> Option<TrimArgs> 
     Some(parsed)
 }
 
-/// `args` as the AOF must see them after an approximate trim: `~` becomes `=`, the threshold
-/// the exact one that has the same effect, and `LIMIT` goes (the exact trim needs none).
-fn exact_trim_args(args: &[Bytes], parsed: &TrimArgs, stream: &Stream) -> Vec<Vec<u8>> {
-    let mut words: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-    words[parsed.trim_at - 1] = b"=".to_vec();
-    words[parsed.trim_at] = match parsed.trim {
-        Some(Trim::MaxLen(_)) => stream.len().to_string().into_bytes(),
-        _ => stream.first_id().to_bytes(),
-    };
-    if let Some(at) = parsed.limit_at {
-        words.drain(at..at + 2);
+/// `args` as the AOF must see them: the ID `XADD` generated (if it did) in place of `*` or
+/// `ms-*`, and an approximate trim as the exact one with the same effect (`~` becomes `=`,
+/// the threshold is what the trim left, `LIMIT` goes). `None` if they can be logged as sent.
+fn logged_form(
+    args: &[Bytes],
+    parsed: &TrimArgs,
+    generated: Option<StreamId>,
+    stream: &Stream,
+) -> Option<Vec<Vec<u8>>> {
+    let approx_trim = parsed.trim.is_some() && parsed.approx;
+    if generated.is_none() && !approx_trim {
+        return None;
     }
-    words
+    let mut words: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+    if let Some(id) = generated {
+        words[parsed.id_at] = id.to_bytes();
+    }
+    if approx_trim {
+        words[parsed.trim_at - 1] = b"=".to_vec();
+        words[parsed.trim_at] = match parsed.trim {
+            Some(Trim::MaxLen(_)) => stream.len().to_string().into_bytes(),
+            _ => stream.first_id().to_bytes(),
+        };
+        if let Some(at) = parsed.limit_at {
+            words.drain(at..at + 2);
+        }
+    }
+    Some(words)
 }
 
 /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value
@@ -298,10 +313,10 @@ fn xadd(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     }
     let id = stream.last_id;
     let trimmed = parsed.trim.map_or(0, |trim| stream.trim(trim, parsed.approx, parsed.limit));
-    let mut logged: Vec<Vec<u8>> = if parsed.trim.is_some() && parsed.approx {
-        exact_trim_args(args, &parsed, stream)
-    } else {
-        args.iter().map(|a| a.to_vec()).collect()
+    let generated = parsed.id.is_none_or(|requested| !requested.seq_given).then_some(id);
+    let logged = match ctx.store.aof {
+        Some(_) => logged_form(args, &parsed, generated, stream),
+        None => None,
     };
     reply_id(&mut ctx.out, id);
     let db = ctx.db();
@@ -310,13 +325,10 @@ fn xadd(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         db.notify(notify::STREAM, "xtrim", key);
     }
     db.signal_ready(key);
-    if parsed.id.is_none_or(|requested| !requested.seq_given) {
-        // The ID sits where it was in the arguments unless `LIMIT` was dropped before it.
-        let dropped = if parsed.approx && parsed.limit_at.is_some() { 2 } else { 0 };
-        logged[parsed.id_at - dropped] = id.to_bytes();
+    if let Some(logged) = logged {
+        let parts: Vec<&[u8]> = logged.iter().map(Vec::as_slice).collect();
+        ctx.propagate(&parts);
     }
-    let parts: Vec<&[u8]> = logged.iter().map(Vec::as_slice).collect();
-    ctx.propagate(&parts);
 }
 
 fn xrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
@@ -352,8 +364,12 @@ fn range(ctx: &mut Ctx<'_>, args: &[Bytes], rev: bool) {
     if count == Some(0) {
         return ctx.out.null_array();
     }
-    let entries = stream.range(start, end, rev).take(count.unwrap_or(usize::MAX));
-    reply_entries(&mut ctx.out, entries);
+    let (entries, count) = (stream.range(start, end), count.unwrap_or(usize::MAX));
+    if rev {
+        reply_entries(&mut ctx.out, entries.rev().take(count));
+    } else {
+        reply_entries(&mut ctx.out, entries.take(count));
+    }
 }
 
 fn xlen(ctx: &mut Ctx<'_>, args: &[Bytes]) {
@@ -404,7 +420,10 @@ fn xtrim(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         return;
     };
     let deleted = stream.trim(trim, parsed.approx, parsed.limit);
-    let logged = parsed.approx.then(|| exact_trim_args(args, &parsed, stream));
+    let logged = match ctx.store.aof {
+        Some(_) => logged_form(args, &parsed, None, stream),
+        None => None,
+    };
     ctx.db().notify(notify::STREAM, "xtrim", &args[1]);
     if let Some(logged) = logged {
         let parts: Vec<&[u8]> = logged.iter().map(Vec::as_slice).collect();
@@ -602,9 +621,11 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if !full {
         out.bulk(b"groups");
         out.int(stream.groups.len() as i64);
-        for (name, rev) in [(&b"first-entry"[..], false), (b"last-entry", true)] {
+        let first = stream.range(StreamId::MIN, StreamId::MAX).next();
+        let last = stream.range(StreamId::MIN, StreamId::MAX).next_back();
+        for (name, entry) in [(&b"first-entry"[..], first), (b"last-entry", last)] {
             out.bulk(name);
-            match stream.range(StreamId::MIN, StreamId::MAX, rev).next() {
+            match entry {
                 Some((id, fields)) => reply_entry(out, id, fields),
                 None => out.null(),
             }
@@ -612,7 +633,7 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         return;
     }
     out.bulk(b"entries");
-    reply_entries(out, stream.range(StreamId::MIN, StreamId::MAX, false).take(limit));
+    reply_entries(out, stream.range(StreamId::MIN, StreamId::MAX).take(limit));
     out.bulk(b"groups");
     out.array_len(stream.groups.len());
     for (name, group) in &stream.groups {

@@ -19,13 +19,13 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::stream_groups::{Delivery, consumer_for, xclaim_words};
+use super::stream_groups::{Delivery, consumer_for, setid_words, xclaim_words};
 use super::streams::{reply_entries, reply_entry, reply_id, strict_id};
 use super::{Command, Ctx, READONLY, WRITE, command, errors, pops};
 use crate::server::blocking::BlockOp;
 use crate::server::db::Db;
 use crate::server::reply::Reply;
-use crate::server::stream::{Stream, StreamId};
+use crate::server::stream::{Pending, Stream, StreamId};
 use crate::server::value::{Str, Value};
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -116,6 +116,11 @@ fn read(ctx: &mut Ctx<'_>, args: &[Bytes], xreadgroup: bool) {
     let n = (args.len() - streams_at) / 2;
     let (keys, id_args) = args[streams_at..].split_at(n);
     let Some(ids) = parse_ids(ctx, keys, id_args, group.map(|(g, _)| g)) else { return };
+    let group_read = group.map(|(group, consumer)| GroupRead {
+        group: Str::new(group),
+        consumer: Str::new(consumer),
+        noack,
+    });
 
     // Serve what can be served now, each stream's part written aside: the number of parts is
     // known only at the end.
@@ -128,13 +133,13 @@ fn read(ctx: &mut Ctx<'_>, args: &[Bytes], xreadgroup: bool) {
         let Some(Value::Stream(stream)) = db.lookup(key, now) else { continue };
         let read = match group {
             None => (stream.last_live_id().is_some_and(|last| last > after))
-                .then_some(Read::Plain(after)),
+                .then_some(Read::After(after)),
             // An ID asks for the consumer's history, always answered.
             Some(_) if after != StreamId::MAX => Some(Read::History(after)),
             Some((name, _)) => {
                 let cursor = stream.groups.get(name).map_or(StreamId::MAX, |g| g.last_id);
                 (stream.last_live_id().is_some_and(|last| last > cursor))
-                    .then_some(Read::New(cursor))
+                    .then_some(Read::After(cursor))
             }
         };
         let Some(read) = read else { continue };
@@ -144,12 +149,7 @@ fn read(ctx: &mut Ctx<'_>, args: &[Bytes], xreadgroup: bool) {
             out.array_len(2);
         }
         out.bulk(key);
-        let read_group = group.map(|(group, consumer)| GroupRead {
-            group: Str::new(group),
-            consumer: Str::new(consumer),
-            noack,
-        });
-        logged.extend(serve(db, key, read, read_group.as_ref(), count, &mut out, now));
+        logged.extend(serve(db, key, read, group_read.as_ref(), count, &mut out, now));
     }
     if served > 0 {
         if ctx.client.resp3 {
@@ -177,11 +177,7 @@ fn read(ctx: &mut Ctx<'_>, args: &[Bytes], xreadgroup: bool) {
     let read = StreamRead {
         keys: waits,
         count: if count == 0 { BLOCKED_DEFAULT_COUNT } else { count },
-        group: group.map(|(group, consumer)| GroupRead {
-            group: Str::new(group),
-            consumer: Str::new(consumer),
-            noack,
-        }),
+        group: group_read,
     };
     pops::wait(ctx, &wait_keys, BlockOp::Stream(Box::new(read)), deadline);
 }
@@ -264,11 +260,9 @@ fn parse_ids(
 /// What a reader gets from one stream.
 #[derive(Clone, Copy, Debug)]
 enum Read {
-    /// The entries after the ID (`XREAD`).
-    Plain(StreamId),
-    /// The entries after the group's cursor, here the ID (`XREADGROUP ... >`).
-    New(StreamId),
-    /// The consumer's pending entries after the ID.
+    /// The entries after the ID (for a group reader, the group's cursor: `XREADGROUP ... >`).
+    After(StreamId),
+    /// A group reader's own pending entries after the ID.
     History(StreamId),
 }
 
@@ -287,36 +281,30 @@ fn serve(
     let Some(group) = group else {
         // A plain read changes nothing: no `WATCH` change, nothing logged.
         let Ok(Some(stream)) = db.get::<Stream>(key, now) else { return Vec::new() };
-        let (Read::Plain(after) | Read::New(after) | Read::History(after)) = read;
+        let (Read::After(after) | Read::History(after)) = read;
         let start = after.next().unwrap_or(StreamId::MAX);
-        reply_entries(out, stream.range(start, StreamId::MAX, false).take(limit));
+        reply_entries(out, stream.range(start, StreamId::MAX).take(limit));
         return Vec::new();
     };
     let Ok(Some(stream)) = db.get_mut::<Stream>(key, now) else { return Vec::new() };
-    let mut logged = Vec::new();
     let created = consumer_for(stream, &group.group, &group.consumer, now);
+    let mut logged = Vec::new();
+    if created && group.noack {
+        logged.push(vec![
+            b"XGROUP".to_vec(),
+            b"CREATECONSUMER".to_vec(),
+            key.to_vec(),
+            group.group.as_bytes().to_vec(),
+            group.consumer.as_bytes().to_vec(),
+        ]);
+    }
+    let to = Delivery { key, group: &group.group, consumer: &group.consumer, now };
+    logged.extend(match read {
+        Read::History(after) => history(stream, &to, after, limit, out),
+        Read::After(after) => deliver(stream, &to, after, limit, group.noack, out),
+    });
     if created {
         db.notify(crate::server::notify::STREAM, "xgroup-createconsumer", key);
-        if group.noack {
-            logged.push(vec![
-                b"XGROUP".to_vec(),
-                b"CREATECONSUMER".to_vec(),
-                key.to_vec(),
-                group.group.as_bytes().to_vec(),
-                group.consumer.as_bytes().to_vec(),
-            ]);
-        }
-    }
-    let Ok(Some(stream)) = db.get_mut::<Stream>(key, now) else { return logged };
-    match read {
-        Read::History(after) => {
-            let delivery = Delivery { key, group: &group.group, consumer: &group.consumer, now };
-            logged.extend(history(stream, &delivery, after, limit, out));
-        }
-        Read::New(after) | Read::Plain(after) => {
-            let delivery = Delivery { key, group: &group.group, consumer: &group.consumer, now };
-            logged.extend(deliver(stream, &delivery, after, limit, group.noack, out));
-        }
     }
     logged
 }
@@ -333,51 +321,33 @@ fn deliver(
 ) -> Vec<Vec<Vec<u8>>> {
     let start = after.next().unwrap_or(StreamId::MAX);
     let ids: Vec<StreamId> =
-        stream.range(start, StreamId::MAX, false).take(limit).map(|(id, _)| id).collect();
+        stream.range(start, StreamId::MAX).take(limit).map(|(id, _)| id).collect();
     reply_entries(out, ids.iter().filter_map(|&id| stream.get(id).map(|fields| (id, fields))));
     let mut logged = Vec::new();
     let mut moved = false;
     for &id in &ids {
-        let before = stream.groups.get(to.group.as_bytes()).map(|g| g.last_id);
-        stream.advance_group(to.group.as_bytes(), id);
-        moved |= before.is_some_and(|last| last < id);
+        moved |= stream.advance_group(to.group.as_bytes(), id);
         if noack {
             continue;
         }
         let Some(group) = stream.groups.get_mut(to.group.as_bytes()) else { break };
-        match group.pel.get_mut(&id) {
-            Some(pending) => {
-                pending.delivery_time = to.now;
-                pending.delivery_count = 1;
-                group.reassign(id, to.consumer.as_bytes());
-            }
-            None => {
-                group.pel.insert(
-                    id,
-                    crate::server::stream::Pending {
-                        consumer: to.consumer.clone(),
-                        delivery_time: to.now,
-                        delivery_count: 1,
-                    },
-                );
-                group.reassign(id, to.consumer.as_bytes());
-            }
-        }
+        // A first delivery, or (after `XGROUP SETID` moved the cursor back) a redelivery that
+        // starts the entry over with this consumer.
+        let pending = group.pel.entry(id).or_insert_with(|| Pending {
+            consumer: to.consumer.clone(),
+            delivery_time: to.now,
+            delivery_count: 1,
+        });
+        pending.delivery_time = to.now;
+        pending.delivery_count = 1;
+        group.reassign(id, to.consumer.as_bytes());
         logged.push(xclaim_words(to, group, id));
     }
     // The cursor's move is logged with the read counter. (Redis logs it only under NOACK,
     // relying on the claims' LASTID, which moves the cursor but not the counter, so that
     // after a replay its `entries-read` and `lag` can differ from before.)
     if moved && let Some(group) = stream.groups.get(to.group.as_bytes()) {
-        logged.push(vec![
-            b"XGROUP".to_vec(),
-            b"SETID".to_vec(),
-            to.key.to_vec(),
-            to.group.as_bytes().to_vec(),
-            group.last_id.to_bytes(),
-            b"ENTRIESREAD".to_vec(),
-            group.entries_read.to_string().into_bytes(),
-        ]);
+        logged.push(setid_words(to, group));
     }
     logged
 }
@@ -455,8 +425,7 @@ pub(super) fn serve_blocked_read(
         out.array_len(2);
     }
     out.bulk(key);
-    let how = if read.group.is_some() { Read::New(after) } else { Read::Plain(after) };
-    Some(serve(db, key, how, read.group.as_ref(), read.count, out, now))
+    Some(serve(db, key, Read::After(after), read.group.as_ref(), read.count, out, now))
 }
 
 /// The error for a group reader whose group (or stream) disappeared while it waited.
