@@ -184,8 +184,10 @@ impl Heap {
     }
 
     /// Frees everything unmarked (dropping unmarked strings from the intern table first),
-    /// clears the marks, and sets the next collection's threshold.
-    pub(crate) fn sweep(&mut self) {
+    /// clears the marks, and sets the next collection's threshold. Returns whether a class
+    /// was freed (so that its reference may come back naming another).
+    pub(crate) fn sweep(&mut self) -> bool {
+        let mut freed_class = false;
         let slots = &self.slots;
         self.strings.retain(|r| slots[r.index()].marked);
         for (index, slot) in self.slots.iter_mut().enumerate() {
@@ -195,6 +197,7 @@ impl Heap {
             if slot.marked {
                 slot.marked = false;
             } else {
+                freed_class |= matches!(slot.object, Some(Object::Class(_)));
                 slot.object = None;
                 self.bytes -= slot.size.min(self.bytes);
                 slot.size = 0;
@@ -203,6 +206,7 @@ impl Heap {
         }
         self.next_gc = (self.bytes * GROWTH).max(FIRST_GC);
         self.collections += 1;
+        freed_class
     }
 
     /// Number of live objects (for tests and statistics).

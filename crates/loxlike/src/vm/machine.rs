@@ -15,6 +15,7 @@ use std::time::Instant;
 use super::chunk::op;
 use super::fields::Hints;
 use super::heap::Heap;
+use super::methods::{Method, MethodCache};
 use super::object::{
     BoundMethod, Closure, FIELD_CAPACITY_HINT, Function, FunctionId, Kind, Native, ObjRef, Object,
     Upvalue, Value,
@@ -24,6 +25,26 @@ use crate::{HostValue, Limits, RuntimeError};
 
 /// Call frames, as in clox: the 65th nested call is a stack overflow.
 pub const MAX_FRAMES: usize = 64;
+
+/// Slots on the value stack, as in clox (`FRAMES_MAX * UINT8_COUNT`); a push past the last
+/// one is a stack overflow.
+pub const STACK_SLOTS: usize = MAX_FRAMES * 256;
+
+/// [`STACK_SLOTS`] is a power of two, so an index masked with this is in bounds and the
+/// optimiser can see it: reads and writes below the top compile without a bounds check.
+const STACK_MASK: usize = STACK_SLOTS - 1;
+
+/// The value stack, holding each value's bits (see [`new_stack`]).
+type Stack = [u64; STACK_SLOTS];
+
+/// A stack of zeroes (the number 0, a valid value): allocated zeroed, so that no page of it
+/// is touched before the program uses it.
+fn new_stack() -> Box<Stack> {
+    match vec![0u64; STACK_SLOTS].into_boxed_slice().try_into() {
+        Ok(stack) => stack,
+        Err(_) => unreachable!("the vector has STACK_SLOTS elements"),
+    }
+}
 
 struct Frame {
     closure: ObjRef,
@@ -36,10 +57,12 @@ struct Frame {
 pub struct Vm<'o> {
     pub(crate) heap: Heap,
     hints: Hints,
+    methods: MethodCache,
     /// Every function compiled so far. Shared with the running loop, which borrows its code
     /// from here; it only grows, between runs.
     pub(crate) functions: Rc<Vec<Function>>,
-    stack: Vec<Value>,
+    /// Taken by the loop while a program runs.
+    stack: Option<Box<Stack>>,
     frames: Vec<Frame>,
     globals: Vec<Option<Value>>,
     names: Vec<Rc<str>>,
@@ -57,8 +80,9 @@ impl<'o> Vm<'o> {
         Vm {
             heap: Heap::new(gc_stress),
             hints: Hints::default(),
+            methods: MethodCache::default(),
             functions: Rc::new(Vec::new()),
-            stack: Vec::with_capacity(MAX_FRAMES * 256),
+            stack: None,
             frames: Vec::with_capacity(MAX_FRAMES),
             globals: Vec::new(),
             names: Vec::new(),
@@ -99,16 +123,16 @@ impl<'o> Vm<'o> {
     pub(crate) fn run(&mut self, script: FunctionId) -> Result<(), RuntimeError> {
         let closure = Closure { function: script, upvalues: Box::new([]) };
         let closure = self.heap.alloc(Object::Closure(closure));
-        self.stack.clear();
-        self.stack.push(Value::obj(closure));
+        let mut stack = self.stack.take().unwrap_or_else(new_stack);
+        stack[0] = Value::obj(closure).to_bits();
         self.frames.push(Frame { closure, function: script, ip: 0, base: 0 });
-        let result = self.execute();
+        let result = self.execute(&mut stack, 1);
+        self.stack = Some(stack);
         let _ = self.out.flush();
         match result {
             Ok(()) => Ok(()),
             Err(message) => {
                 let error = self.runtime_error(message);
-                self.stack.clear();
                 self.frames.clear();
                 self.open_upvalues.clear();
                 Err(error)
@@ -138,7 +162,7 @@ impl<'o> Vm<'o> {
 
     /// Makes room for an allocation of about `extra` bytes: collects if due, and enforces the
     /// memory limit. Called only where every live value is reachable from the roots.
-    fn reserve(&mut self, stack: &[Value], extra: usize) -> Result<(), String> {
+    fn reserve(&mut self, stack: &[u64], extra: usize) -> Result<(), String> {
         if self.heap.should_collect(extra) {
             self.collect(stack);
         }
@@ -153,9 +177,9 @@ impl<'o> Vm<'o> {
         Ok(())
     }
 
-    fn collect(&mut self, stack: &[Value]) {
-        for &value in stack {
-            self.heap.mark_value(value);
+    fn collect(&mut self, stack: &[u64]) {
+        for &bits in stack {
+            self.heap.mark_value(Value::from_bits(bits));
         }
         for i in 0..self.frames.len() {
             self.heap.mark(self.frames[i].closure);
@@ -174,7 +198,9 @@ impl<'o> Vm<'o> {
             }
         }
         self.heap.trace();
-        self.heap.sweep();
+        if self.heap.sweep() {
+            self.methods.clear();
+        }
     }
 
     // ---- values ---------------------------------------------------------------------------
@@ -229,6 +255,12 @@ impl<'o> Vm<'o> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn undefined_variable(&self, slot: u16) -> String {
+        format!("Undefined variable '{}'.", self.name(slot))
+    }
+
     fn name(&self, symbol: u16) -> &str {
         self.names.get(symbol as usize).map_or("", |n| n)
     }
@@ -236,42 +268,42 @@ impl<'o> Vm<'o> {
     // ---- calls ----------------------------------------------------------------------------
 
     /// Calls the value `argc` slots below the top with the arguments above it. For closures
-    /// this pushes a frame; natives and classes without `init` finish here.
+    /// this pushes a frame; natives and classes without `init` finish here. Returns the new
+    /// top of the stack.
     fn call_value(
         &mut self,
-        stack: &mut Vec<Value>,
+        stack: &mut Stack,
+        sp: usize,
         callee: Value,
         argc: usize,
-    ) -> Result<(), String> {
+    ) -> Result<usize, String> {
         let Some(r) = callee.as_obj() else {
             return Err("Can only call functions and classes.".into());
         };
+        let base = sp - argc - 1;
         match self.heap.get(r) {
-            Object::Closure(_) => self.call_closure(stack, r, argc),
+            Object::Closure(_) => self.call_closure(sp, r, argc).map(|()| sp),
             Object::BoundMethod(bound) => {
                 let BoundMethod { receiver, method } = *bound;
-                let base = stack.len() - argc - 1;
-                stack[base] = receiver;
-                self.call_closure(stack, method, argc)
+                set(stack, base, receiver);
+                self.call_closure(sp, method, argc).map(|()| sp)
             }
             Object::Class(class) => {
                 let initializer = class.initializer;
                 let capacity = class.field_capacity;
-                self.reserve(stack, std::mem::size_of::<Object>() + capacity * 16)?;
+                self.reserve(&stack[..sp], std::mem::size_of::<Object>() + capacity * 16)?;
                 let instance = self.heap.alloc(Object::new_instance(r, capacity));
-                let base = stack.len() - argc - 1;
-                stack[base] = Value::obj(instance);
+                set(stack, base, Value::obj(instance));
                 match initializer.and_then(Value::as_obj) {
-                    Some(init) => self.call_closure(stack, init, argc),
+                    Some(init) => self.call_closure(sp, init, argc).map(|()| sp),
                     _ if argc != 0 => Err(format!("Expected 0 arguments but got {argc}.")),
-                    _ => Ok(()),
+                    _ => Ok(sp),
                 }
             }
             Object::Native(Native::Clock) => {
                 let now = self.started.elapsed().as_secs_f64();
-                stack.truncate(stack.len() - argc - 1);
-                stack.push(Value::number(now));
-                Ok(())
+                set(stack, base, Value::number(now));
+                Ok(base + 1)
             }
             Object::Native(Native::Host { arity, function }) => {
                 if argc != *arity as usize {
@@ -279,36 +311,30 @@ impl<'o> Vm<'o> {
                 }
                 let function = function.clone();
                 let args: Vec<HostValue> =
-                    stack[stack.len() - argc..].iter().map(|&v| self.to_host(v)).collect();
+                    (base + 1..sp).map(|slot| self.to_host(get(stack, slot))).collect();
                 let result = function(&args)?;
-                self.reserve(stack, 64)?;
+                self.reserve(&stack[..sp], 64)?;
                 let result = self.value_from_host(result);
-                stack.truncate(stack.len() - argc - 1);
-                stack.push(result);
-                Ok(())
+                set(stack, base, result);
+                Ok(base + 1)
             }
             _ => Err("Can only call functions and classes.".into()),
         }
     }
 
-    fn call_closure(
-        &mut self,
-        stack: &[Value],
-        closure: ObjRef,
-        argc: usize,
-    ) -> Result<(), String> {
+    fn call_closure(&mut self, sp: usize, closure: ObjRef, argc: usize) -> Result<(), String> {
         let Object::Closure(c) = self.heap.get(closure) else {
             return Err("Can only call functions and classes.".into());
         };
-        self.push_frame(stack, closure, c.function, argc)
+        self.push_frame(sp, closure, c.function, argc)
     }
 
     /// Starts a call of `closure`, whose function is `function`, with the `argc` arguments on
-    /// top of the stack.
+    /// top of the stack (whose top is `sp`).
     #[inline]
     fn push_frame(
         &mut self,
-        stack: &[Value],
+        sp: usize,
         closure: ObjRef,
         function: FunctionId,
         argc: usize,
@@ -320,53 +346,60 @@ impl<'o> Vm<'o> {
         if self.frames.len() == MAX_FRAMES {
             return Err("Stack overflow.".into());
         }
-        let base = stack.len() - argc - 1;
-        self.frames.push(Frame { closure, function, ip: 0, base });
+        self.frames.push(Frame { closure, function, ip: 0, base: sp - argc - 1 });
         Ok(())
     }
 
-    /// `receiver.name(args)` where the receiver is `argc` below the top.
-    fn invoke(&mut self, stack: &mut Vec<Value>, name: u16, argc: usize) -> Result<(), String> {
-        let receiver = peek(stack, argc);
-        let Some(receiver_ref) = receiver.as_obj() else {
+    /// `receiver.name(args)` where the receiver is `argc` below the top: the slow path of
+    /// `INVOKE`. Returns the new top.
+    fn invoke(
+        &mut self,
+        stack: &mut Stack,
+        sp: usize,
+        name: u16,
+        argc: usize,
+    ) -> Result<usize, String> {
+        let base = sp - argc - 1;
+        let Some(receiver) = get(stack, base).as_obj() else {
             return Err("Only instances have methods.".into());
         };
-        let Object::Instance(instance) = self.heap.get(receiver_ref) else {
+        let Object::Instance(instance) = self.heap.get(receiver) else {
             return Err("Only instances have methods.".into());
         };
-        // A field holding a function shadows a method of the same name, so fields come first;
-        // but an instance usually has no such field, and then a method, if there is one, wins.
+        // A field holding a function shadows a method of the same name, so fields come first.
+        // (The loop calls a method straight away when the instance has no such field.)
         let class = instance.class;
-        if !instance.shadows_method
-            && let Some(method) = self.method(class, name)
-        {
-            return self.call_closure(stack, method, argc);
-        }
         if let Some(field) = instance.fields.get(name as Symbol, &mut 0) {
-            let base = stack.len() - argc - 1;
-            stack[base] = field;
-            return self.call_value(stack, field, argc);
+            set(stack, base, field);
+            return self.call_value(stack, sp, field, argc);
         }
-        self.invoke_from_class(stack, class, name, argc)
+        self.invoke_from_class(sp, class, name, argc).map(|()| sp)
     }
 
-    /// The method `name` of `class`.
-    fn method(&self, class: ObjRef, name: u16) -> Option<ObjRef> {
-        match self.heap.get(class) {
-            Object::Class(class) => class.methods.get(&(name as Symbol)).and_then(|m| m.as_obj()),
-            _ => None,
+    /// The method `name` of `class`, from the cache or else from the class (and then cached).
+    #[inline]
+    fn method(&mut self, class: ObjRef, name: u16) -> Option<Method> {
+        let name = name as Symbol;
+        if let Some(method) = self.methods.get(class, name) {
+            return Some(method);
         }
+        let Object::Class(c) = self.heap.get(class) else { return None };
+        let closure = c.methods.get(&name)?.as_obj()?;
+        let Object::Closure(c) = self.heap.get(closure) else { return None };
+        let method = Method { closure, function: c.function };
+        self.methods.insert(class, name, method);
+        Some(method)
     }
 
     fn invoke_from_class(
         &mut self,
-        stack: &[Value],
+        sp: usize,
         class: ObjRef,
         name: u16,
         argc: usize,
     ) -> Result<(), String> {
         match self.method(class, name) {
-            Some(method) => self.call_closure(stack, method, argc),
+            Some(method) => self.push_frame(sp, method.closure, method.function, argc),
             _ => Err(format!("Undefined property '{}'.", self.name(name))),
         }
     }
@@ -374,18 +407,19 @@ impl<'o> Vm<'o> {
     /// Replaces the receiver on top of the stack with its method `name` bound to it.
     fn bind_method(
         &mut self,
-        stack: &mut Vec<Value>,
+        stack: &mut Stack,
+        sp: usize,
         class: ObjRef,
         name: u16,
     ) -> Result<(), String> {
         let Some(method) = self.method(class, name) else {
             return Err(format!("Undefined property '{}'.", self.name(name)));
         };
-        self.reserve(stack, std::mem::size_of::<Object>())?;
-        let receiver = peek(stack, 0);
+        self.reserve(&stack[..sp], std::mem::size_of::<Object>())?;
+        let receiver = get(stack, sp - 1);
+        let method = method.closure;
         let bound = self.heap.alloc(Object::BoundMethod(BoundMethod { receiver, method }));
-        pop(stack);
-        stack.push(Value::obj(bound));
+        set(stack, sp - 1, Value::obj(bound));
         Ok(())
     }
 
@@ -409,7 +443,7 @@ impl<'o> Vm<'o> {
     }
 
     /// Closes every open upvalue at or above stack slot `from`.
-    fn close_upvalues(&mut self, stack: &[Value], from: usize) {
+    fn close_upvalues(&mut self, stack: &Stack, from: usize) {
         while let Some(&last) = self.open_upvalues.last() {
             let slot = match self.heap.get(last) {
                 Object::Upvalue(Upvalue::Open(slot)) => *slot,
@@ -418,8 +452,7 @@ impl<'o> Vm<'o> {
             if slot < from {
                 break;
             }
-            let value = stack.get(slot).copied().unwrap_or(Value::NIL);
-            *self.heap.get_mut(last) = Object::Upvalue(Upvalue::Closed(value));
+            *self.heap.get_mut(last) = Object::Upvalue(Upvalue::Closed(get(stack, slot)));
             self.open_upvalues.pop();
         }
     }
@@ -432,29 +465,149 @@ impl<'o> Vm<'o> {
         }
     }
 
-    // ---- the loop -------------------------------------------------------------------------
+    // ---- instructions kept out of the loop -------------------------------------------------
+    //
+    // What runs rarely, or is expensive anyway, lives in functions of its own: the loop stays
+    // small, and the optimiser keeps more of its state in registers.
 
-    fn execute(&mut self) -> Result<(), String> {
-        // Two copies of the loop: only the metered one counts instructions.
-        // The stack is handed to the loop (and from it to the helpers) as its own argument, so
-        // that the compiler may keep its length and address in registers.
-        let mut stack = std::mem::take(&mut self.stack);
-        let result = if self.fuel.is_some() {
-            self.execute_loop::<true>(&mut stack)
-        } else {
-            self.execute_loop::<false>(&mut stack)
-        };
-        self.stack = stack;
-        result
+    #[inline(never)]
+    fn print(&mut self, value: Value) -> Result<(), String> {
+        let mut text = String::new();
+        self.format_value(value, &mut text);
+        text.push('\n');
+        self.out.write_all(text.as_bytes()).map_err(|e| format!("Cannot write output: {e}."))
     }
 
-    fn execute_loop<const METERED: bool>(&mut self, stack: &mut Vec<Value>) -> Result<(), String> {
+    /// `a + b` for two objects: their concatenation if both are strings.
+    #[inline(never)]
+    fn concatenate(&mut self, stack: &[u64], a: ObjRef, b: ObjRef) -> Result<Value, String> {
+        let (Object::String(left), Object::String(right)) = (self.heap.get(a), self.heap.get(b))
+        else {
+            return Err(error("Operands must be two numbers or two strings."));
+        };
+        let length = left.text.len() + right.text.len();
+        self.reserve(stack, length + 32)?;
+        let mut text = String::with_capacity(length);
+        text.push_str(self.heap.str(a));
+        text.push_str(self.heap.str(b));
+        Ok(Value::obj(self.heap.intern(&text)))
+    }
+
+    /// Bookkeeping after `instance` gained the field `name`: its size, its class's field
+    /// capacity for the next instances, and whether the field shadows a method.
+    #[inline(never)]
+    fn field_added(&mut self, instance: ObjRef, name: u16) {
+        self.heap.resize(instance);
+        let Object::Instance(i) = self.heap.get(instance) else { return };
+        let (class, count) = (i.class, i.fields.len());
+        let mut shadows = false;
+        if let Object::Class(class) = self.heap.get_mut(class) {
+            class.field_capacity = class.field_capacity.max(count.min(FIELD_CAPACITY_HINT));
+            shadows = class.methods.contains_key(&(name as Symbol));
+        }
+        if shadows && let Object::Instance(i) = self.heap.get_mut(instance) {
+            i.shadows_method = true;
+        }
+    }
+
+    /// `CLOSURE`: a closure of the function constant `function`, capturing what the operands
+    /// from `code[ip]` on name. Returns it and the offset after those operands.
+    #[inline(never)]
+    fn make_closure(
+        &mut self,
+        stack: &[u64],
+        function: Value,
+        enclosing: ObjRef,
+        base: usize,
+        code: &[u8],
+        mut ip: usize,
+    ) -> Result<(Value, usize), String> {
+        let function = match function.as_obj().map(|r| self.heap.get(r)) {
+            Some(&Object::Function(function)) => function,
+            _ => return Err(error("Not a function constant.")),
+        };
+        let count = self.functions[function.index()].upvalue_count as usize;
+        self.reserve(stack, 64 + count * 40)?;
+        let mut upvalues = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (is_local, index) = (code[ip] == 1, code[ip + 1]);
+            ip += 2;
+            upvalues.push(if is_local {
+                self.capture_upvalue(base + index as usize)
+            } else {
+                self.upvalue_of(enclosing, index)
+            });
+        }
+        let closure = Closure { function, upvalues: upvalues.into() };
+        Ok((Value::obj(self.heap.alloc(Object::Closure(closure))), ip))
+    }
+
+    #[inline(never)]
+    fn make_class(&mut self, stack: &[u64], name: u16) -> Result<Value, String> {
+        self.reserve(stack, 128)?;
+        let class = Object::new_class(Rc::from(self.name(name)));
+        Ok(Value::obj(self.heap.alloc(class)))
+    }
+
+    /// `INHERIT`: copies the superclass's methods into the subclass (clox's copy-down).
+    #[inline(never)]
+    fn inherit(&mut self, superclass: Value, subclass: Value) -> Result<(), String> {
+        let (Some(superclass), Some(subclass)) = (superclass.as_obj(), subclass.as_obj()) else {
+            return Err(error("Superclass must be a class."));
+        };
+        let Object::Class(parent) = self.heap.get(superclass) else {
+            return Err(error("Superclass must be a class."));
+        };
+        let methods = parent.methods.clone();
+        let initializer = parent.initializer;
+        if let Object::Class(child) = self.heap.get_mut(subclass) {
+            child.methods = methods;
+            child.initializer = initializer;
+        }
+        self.heap.resize(subclass);
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn add_method(&mut self, class: Value, name: u16, method: Value) {
+        let Some(class) = class.as_obj() else { return };
+        let is_init = name as Symbol == self.init;
+        if let Object::Class(c) = self.heap.get_mut(class) {
+            c.methods.insert(name as Symbol, method);
+            if is_init {
+                c.initializer = Some(method);
+            }
+        }
+        self.heap.resize(class);
+    }
+
+    // ---- the loop -------------------------------------------------------------------------
+
+    /// Runs from the top frame until the script returns. `sp` is the stack's top: one past
+    /// the last live slot.
+    fn execute(&mut self, stack: &mut Stack, sp: usize) -> Result<(), String> {
+        // Two copies of the loop: only the metered one counts instructions.
+        if self.fuel.is_some() {
+            self.execute_loop::<true>(stack, sp)
+        } else {
+            self.execute_loop::<false>(stack, sp)
+        }
+    }
+
+    fn execute_loop<const METERED: bool>(
+        &mut self,
+        stack: &mut Stack,
+        mut sp: usize,
+    ) -> Result<(), String> {
         // The loop borrows code from its own handle on the function table, so that `self`
-        // stays free for the calls below; nothing compiles while it runs.
+        // stays free for the calls below; nothing compiles while it runs. The running frame's
+        // code, constants, `ip`, `base` and the stack's top `sp` are plain locals: helpers get
+        // `sp` by value and hand back the new one, so the optimiser can keep it in a register.
         let functions = Rc::clone(&self.functions);
         let mut frame_index = self.frames.len() - 1;
         let mut function = self.frames[frame_index].function.index();
-        let mut code = &functions[function].chunk;
+        let mut code: &[u8] = &functions[function].chunk.code;
+        let mut constants: &[Value] = &functions[function].chunk.constants;
         let mut ip = self.frames[frame_index].ip;
         let mut base = self.frames[frame_index].base;
 
@@ -467,9 +620,21 @@ impl<'o> Vm<'o> {
             () => {
                 frame_index = self.frames.len() - 1;
                 function = self.frames[frame_index].function.index();
-                code = &functions[function].chunk;
+                code = &functions[function].chunk.code;
+                constants = &functions[function].chunk.constants;
                 ip = self.frames[frame_index].ip;
                 base = self.frames[frame_index].base;
+            };
+        }
+        // Runs the frame `push_frame` just pushed for `$target` with `$argc` arguments.
+        macro_rules! enter {
+            ($target:expr, $argc:expr) => {
+                frame_index += 1;
+                function = $target.index();
+                code = &functions[function].chunk.code;
+                constants = &functions[function].chunk.constants;
+                ip = 0;
+                base = sp - $argc - 1;
             };
         }
         macro_rules! fail {
@@ -480,26 +645,53 @@ impl<'o> Vm<'o> {
         }
         macro_rules! read_byte {
             () => {{
-                let byte = code.code[ip];
+                let byte = code[ip];
                 ip += 1;
                 byte
             }};
         }
         macro_rules! read_u16 {
             () => {{
-                let value = code.read_u16(ip);
+                let value = u16::from_be_bytes([code[ip], code[ip + 1]]);
                 ip += 2;
                 value
             }};
         }
+        // The only stack access that checks a bound: a push past the last slot.
+        macro_rules! push {
+            ($value:expr) => {{
+                let value: Value = $value;
+                if sp >= STACK_SLOTS {
+                    fail!(error("Stack overflow."));
+                }
+                stack[sp] = value.to_bits();
+                sp += 1;
+            }};
+        }
+        macro_rules! pop {
+            () => {{
+                sp -= 1;
+                get(stack, sp)
+            }};
+        }
+        macro_rules! peek {
+            ($distance:expr) => {
+                get(stack, sp - 1 - $distance)
+            };
+        }
+        // Replaces the two operands on top with the result.
+        macro_rules! binary_result {
+            ($value:expr) => {{
+                let value: Value = $value;
+                sp -= 1;
+                set(stack, sp - 1, value);
+            }};
+        }
         macro_rules! numbers {
             ($a:ident, $b:ident, $result:expr) => {{
-                match (peek(stack, 1).as_number(), peek(stack, 0).as_number()) {
-                    (Some($a), Some($b)) => {
-                        stack.truncate(stack.len() - 2);
-                        stack.push($result);
-                    }
-                    _ => fail!("Operands must be numbers.".into()),
+                match (peek!(1).as_number(), peek!(0).as_number()) {
+                    (Some($a), Some($b)) => binary_result!($result),
+                    _ => fail!(error("Operands must be numbers.")),
                 }
             }};
         }
@@ -507,7 +699,7 @@ impl<'o> Vm<'o> {
         loop {
             if METERED && let Some(fuel) = &mut self.fuel {
                 if *fuel == 0 {
-                    fail!("Instruction budget exhausted.".into());
+                    fail!(error("Instruction budget exhausted."));
                 }
                 *fuel -= 1;
             }
@@ -515,136 +707,111 @@ impl<'o> Vm<'o> {
             match instruction {
                 op::CONSTANT => {
                     let index = read_byte!() as usize;
-                    stack.push(code.constants[index]);
+                    push!(constants[index]);
                 }
-                op::NIL => stack.push(Value::NIL),
-                op::TRUE => stack.push(Value::TRUE),
-                op::FALSE => stack.push(Value::FALSE),
-                op::POP => {
-                    stack.pop();
-                }
+                op::NIL => push!(Value::NIL),
+                op::TRUE => push!(Value::TRUE),
+                op::FALSE => push!(Value::FALSE),
+                op::POP => sp -= 1,
                 op::GET_LOCAL => {
                     let slot = read_byte!() as usize;
-                    stack.push(stack[base + slot]);
+                    push!(get(stack, base + slot));
                 }
                 op::SET_LOCAL => {
                     let slot = read_byte!() as usize;
-                    stack[base + slot] = peek(stack, 0);
+                    set(stack, base + slot, peek!(0));
                 }
                 op::GET_GLOBAL => {
                     let slot = read_u16!();
                     match self.globals.get(slot as usize) {
-                        Some(Some(value)) => stack.push(*value),
-                        _ => fail!(format!("Undefined variable '{}'.", self.name(slot))),
+                        Some(Some(value)) => push!(*value),
+                        _ => fail!(self.undefined_variable(slot)),
                     }
                 }
                 op::DEFINE_GLOBAL => {
                     let slot = read_u16!() as usize;
-                    let value = pop(stack);
+                    let value = pop!();
                     if let Some(global) = self.globals.get_mut(slot) {
                         *global = Some(value);
                     }
                 }
                 op::SET_GLOBAL => {
                     let slot = read_u16!();
-                    let value = peek(stack, 0);
+                    let value = peek!(0);
                     match self.globals.get_mut(slot as usize) {
                         Some(global @ Some(_)) => *global = Some(value),
-                        _ => fail!(format!("Undefined variable '{}'.", self.name(slot))),
+                        _ => fail!(self.undefined_variable(slot)),
                     }
                 }
                 op::GET_UPVALUE => {
                     let index = read_byte!();
                     let upvalue = self.upvalue_of(self.frames[frame_index].closure, index);
                     let value = match self.heap.get(upvalue) {
-                        Object::Upvalue(Upvalue::Open(slot)) => stack[*slot],
+                        Object::Upvalue(Upvalue::Open(slot)) => get(stack, *slot),
                         Object::Upvalue(Upvalue::Closed(value)) => *value,
                         _ => Value::NIL,
                     };
-                    stack.push(value);
+                    push!(value);
                 }
                 op::SET_UPVALUE => {
                     let index = read_byte!();
                     let upvalue = self.upvalue_of(self.frames[frame_index].closure, index);
-                    let value = peek(stack, 0);
+                    let value = peek!(0);
                     match self.heap.get_mut(upvalue) {
-                        Object::Upvalue(Upvalue::Open(slot)) => {
-                            let slot = *slot;
-                            stack[slot] = value;
-                        }
+                        Object::Upvalue(Upvalue::Open(slot)) => set(stack, *slot, value),
                         Object::Upvalue(Upvalue::Closed(closed)) => *closed = value,
                         _ => {}
                     }
                 }
                 op::GET_PROPERTY => {
                     let name = read_u16!();
-                    let Some(r) = peek(stack, 0).as_obj() else {
-                        fail!("Only instances have properties.".into())
+                    let Some(r) = peek!(0).as_obj() else {
+                        fail!(error("Only instances have properties."))
                     };
                     let Object::Instance(instance) = self.heap.get(r) else {
-                        fail!("Only instances have properties.".into())
+                        fail!(error("Only instances have properties."))
                     };
                     let hint = self.hints.at(function, ip);
                     if let Some(value) = instance.fields.get(name as Symbol, hint) {
-                        pop(stack);
-                        stack.push(value);
+                        set(stack, sp - 1, value);
                     } else {
                         let class = instance.class;
-                        if let Err(message) = self.bind_method(stack, class, name) {
+                        if let Err(message) = self.bind_method(stack, sp, class, name) {
                             fail!(message);
                         }
                     }
                 }
                 op::SET_PROPERTY => {
                     let name = read_u16!();
-                    let Some(r) = peek(stack, 1).as_obj() else {
-                        fail!("Only instances have fields.".into())
+                    let Some(r) = peek!(1).as_obj() else {
+                        fail!(error("Only instances have fields."))
                     };
                     if !matches!(self.heap.get(r), Object::Instance(_)) {
-                        fail!("Only instances have fields.".into());
+                        fail!(error("Only instances have fields."));
                     }
-                    if let Err(message) = self.reserve(stack, 32) {
+                    if let Err(message) = self.reserve(&stack[..sp], 32) {
                         fail!(message);
                     }
-                    let value = peek(stack, 0);
+                    let value = peek!(0);
                     let hint = self.hints.at(function, ip);
                     if let Object::Instance(instance) = self.heap.get_mut(r)
                         && instance.fields.set(name as Symbol, value, hint)
                     {
-                        let (class, count) = (instance.class, instance.fields.len());
-                        self.heap.resize(r);
-                        let mut shadows = false;
-                        if let Object::Class(class) = self.heap.get_mut(class) {
-                            class.field_capacity =
-                                class.field_capacity.max(count.min(FIELD_CAPACITY_HINT));
-                            shadows = class.methods.contains_key(&(name as Symbol));
-                        }
-                        if shadows && let Object::Instance(instance) = self.heap.get_mut(r) {
-                            instance.shadows_method = true;
-                        }
+                        self.field_added(r, name);
                     }
-                    stack.truncate(stack.len() - 2);
-                    stack.push(value);
+                    binary_result!(value);
                 }
                 op::GET_SUPER => {
                     let name = read_u16!();
-                    let Some(superclass) = pop(stack).as_obj() else {
-                        fail!("Superclass must be a class.".into())
+                    let Some(superclass) = pop!().as_obj() else {
+                        fail!(error("Superclass must be a class."))
                     };
-                    if let Err(message) = self.bind_method(stack, superclass, name) {
+                    if let Err(message) = self.bind_method(stack, sp, superclass, name) {
                         fail!(message);
                     }
                 }
-                op::EQUAL => {
-                    let (a, b) = (peek(stack, 1), peek(stack, 0));
-                    stack.truncate(stack.len() - 2);
-                    stack.push(Value::bool(a.equals(b)));
-                }
-                op::NOT_EQUAL => {
-                    let (a, b) = (peek(stack, 1), peek(stack, 0));
-                    stack.truncate(stack.len() - 2);
-                    stack.push(Value::bool(!a.equals(b)));
-                }
+                op::EQUAL => binary_result!(Value::bool(peek!(1).equals(peek!(0)))),
+                op::NOT_EQUAL => binary_result!(Value::bool(!peek!(1).equals(peek!(0)))),
                 op::GREATER => numbers!(a, b, Value::bool(a > b)),
                 op::GREATER_EQUAL => numbers!(a, b, Value::bool(a >= b)),
                 op::LESS => numbers!(a, b, Value::bool(a < b)),
@@ -652,46 +819,23 @@ impl<'o> Vm<'o> {
                 op::SUBTRACT => numbers!(a, b, Value::number(a - b)),
                 op::MULTIPLY => numbers!(a, b, Value::number(a * b)),
                 op::DIVIDE => numbers!(a, b, Value::number(a / b)),
-                op::ADD => match (peek(stack, 1).kind(), peek(stack, 0).kind()) {
-                    (Kind::Number(a), Kind::Number(b)) => {
-                        stack.truncate(stack.len() - 2);
-                        stack.push(Value::number(a + b));
-                    }
-                    (Kind::Obj(a), Kind::Obj(b))
-                        if matches!(self.heap.get(a), Object::String(_))
-                            && matches!(self.heap.get(b), Object::String(_)) =>
-                    {
-                        let length = self.heap.str(a).len() + self.heap.str(b).len();
-                        if let Err(message) = self.reserve(stack, length + 32) {
-                            fail!(message);
-                        }
-                        let mut text = String::with_capacity(length);
-                        text.push_str(self.heap.str(a));
-                        text.push_str(self.heap.str(b));
-                        let result = self.heap.intern(&text);
-                        stack.truncate(stack.len() - 2);
-                        stack.push(Value::obj(result));
-                    }
-                    _ => fail!("Operands must be two numbers or two strings.".into()),
+                op::ADD => match (peek!(1).kind(), peek!(0).kind()) {
+                    (Kind::Number(a), Kind::Number(b)) => binary_result!(Value::number(a + b)),
+                    (Kind::Obj(a), Kind::Obj(b)) => match self.concatenate(&stack[..sp], a, b) {
+                        Ok(result) => binary_result!(result),
+                        Err(message) => fail!(message),
+                    },
+                    _ => fail!(error("Operands must be two numbers or two strings.")),
                 },
-                op::NOT => {
-                    let value = pop(stack);
-                    stack.push(Value::bool(value.is_falsey()));
-                }
-                op::NEGATE => match peek(stack, 0).as_number() {
-                    Some(n) => {
-                        pop(stack);
-                        stack.push(Value::number(-n));
-                    }
-                    _ => fail!("Operand must be a number.".into()),
+                op::NOT => set(stack, sp - 1, Value::bool(peek!(0).is_falsey())),
+                op::NEGATE => match peek!(0).as_number() {
+                    Some(n) => set(stack, sp - 1, Value::number(-n)),
+                    _ => fail!(error("Operand must be a number.")),
                 },
                 op::PRINT => {
-                    let value = pop(stack);
-                    let mut text = String::new();
-                    self.format_value(value, &mut text);
-                    text.push('\n');
-                    if let Err(e) = self.out.write_all(text.as_bytes()) {
-                        fail!(format!("Cannot write output: {e}."));
+                    let value = pop!();
+                    if let Err(message) = self.print(value) {
+                        fail!(message);
                     }
                 }
                 op::JUMP => {
@@ -700,7 +844,7 @@ impl<'o> Vm<'o> {
                 }
                 op::JUMP_IF_FALSE => {
                     let offset = read_u16!() as usize;
-                    if peek(stack, 0).is_falsey() {
+                    if peek!(0).is_falsey() {
                         ip += offset;
                     }
                 }
@@ -711,121 +855,122 @@ impl<'o> Vm<'o> {
                 op::CALL => {
                     let argc = read_byte!() as usize;
                     save_ip!();
-                    let callee = peek(stack, argc);
+                    let callee = peek!(argc);
                     // The common case, a closure, starts its frame here without going through
-                    // `call_value`, which handles every other callee.
+                    // `call_value`, which handles every other callee, and without reading
+                    // back the frame it just pushed.
                     if let Some(r) = callee.as_obj()
                         && let Object::Closure(closure) = self.heap.get(r)
                     {
-                        self.push_frame(stack, r, closure.function, argc)?;
+                        let target = closure.function;
+                        self.push_frame(sp, r, target, argc)?;
+                        enter!(target, argc);
                     } else {
-                        self.call_value(stack, callee, argc)?;
+                        sp = self.call_value(stack, sp, callee, argc)?;
+                        load_frame!();
                     }
-                    load_frame!();
                 }
                 op::INVOKE => {
                     let name = read_u16!();
                     let argc = read_byte!() as usize;
                     save_ip!();
-                    self.invoke(stack, name, argc)?;
-                    load_frame!();
+                    // The common case, a method of an instance without a field of that name,
+                    // starts its frame here; `invoke` handles the rest.
+                    let class = match peek!(argc).as_obj().map(|r| self.heap.get(r)) {
+                        Some(Object::Instance(i)) if !i.shadows_method => Some(i.class),
+                        _ => None,
+                    };
+                    if let Some(method) = class.and_then(|class| self.method(class, name)) {
+                        self.push_frame(sp, method.closure, method.function, argc)?;
+                        enter!(method.function, argc);
+                    } else {
+                        sp = self.invoke(stack, sp, name, argc)?;
+                        load_frame!();
+                    }
                 }
                 op::SUPER_INVOKE => {
                     let name = read_u16!();
                     let argc = read_byte!() as usize;
                     save_ip!();
-                    let Some(superclass) = pop(stack).as_obj() else {
+                    let Some(superclass) = pop!().as_obj() else {
                         return Err("Superclass must be a class.".into());
                     };
-                    self.invoke_from_class(stack, superclass, name, argc)?;
+                    self.invoke_from_class(sp, superclass, name, argc)?;
                     load_frame!();
                 }
                 op::CLOSURE => {
                     let index = read_byte!() as usize;
-                    let Some(function) = code.constants[index].as_obj() else { continue };
-                    let &Object::Function(function) = self.heap.get(function) else { continue };
-                    let count = functions[function.index()].upvalue_count as usize;
-                    if let Err(message) = self.reserve(stack, 64 + count * 40) {
-                        fail!(message);
+                    let frame = &self.frames[frame_index];
+                    let (enclosing, base) = (frame.closure, frame.base);
+                    match self.make_closure(
+                        &stack[..sp],
+                        constants[index],
+                        enclosing,
+                        base,
+                        code,
+                        ip,
+                    ) {
+                        Ok((closure, next)) => {
+                            ip = next;
+                            push!(closure);
+                        }
+                        Err(message) => fail!(message),
                     }
-                    let enclosing = self.frames[frame_index].closure;
-                    let mut upvalues = Vec::with_capacity(count);
-                    for _ in 0..count {
-                        let is_local = read_byte!() == 1;
-                        let index = read_byte!();
-                        upvalues.push(if is_local {
-                            self.capture_upvalue(base + index as usize)
-                        } else {
-                            self.upvalue_of(enclosing, index)
-                        });
-                    }
-                    let closure = Closure { function, upvalues: upvalues.into() };
-                    let closure = self.heap.alloc(Object::Closure(closure));
-                    stack.push(Value::obj(closure));
                 }
                 op::CLOSE_UPVALUE => {
-                    self.close_upvalues(stack, stack.len() - 1);
-                    pop(stack);
+                    self.close_upvalues(stack, sp - 1);
+                    sp -= 1;
                 }
                 op::RETURN => {
-                    let result = pop(stack);
+                    let result = pop!();
                     if !self.open_upvalues.is_empty() {
                         self.close_upvalues(stack, base);
                     }
                     self.frames.pop();
                     if self.frames.is_empty() {
-                        stack.clear();
                         return Ok(());
                     }
-                    stack.truncate(base);
-                    stack.push(result);
+                    // The callee's slots, from the callee itself up, give way to the result.
+                    set(stack, base, result);
+                    sp = base + 1;
                     load_frame!();
                 }
                 op::CLASS => {
                     let name = read_u16!();
-                    if let Err(message) = self.reserve(stack, 128) {
-                        fail!(message);
+                    match self.make_class(&stack[..sp], name) {
+                        Ok(class) => push!(class),
+                        Err(message) => fail!(message),
                     }
-                    let class = Object::new_class(Rc::from(self.name(name)));
-                    let class = self.heap.alloc(class);
-                    stack.push(Value::obj(class));
                 }
                 op::INHERIT => {
-                    let (Some(superclass), Some(subclass)) =
-                        (peek(stack, 1).as_obj(), peek(stack, 0).as_obj())
-                    else {
-                        fail!("Superclass must be a class.".into())
-                    };
-                    let Object::Class(parent) = self.heap.get(superclass) else {
-                        fail!("Superclass must be a class.".into())
-                    };
-                    let methods = parent.methods.clone();
-                    let initializer = parent.initializer;
-                    if let Object::Class(child) = self.heap.get_mut(subclass) {
-                        child.methods = methods;
-                        child.initializer = initializer;
+                    if let Err(message) = self.inherit(peek!(1), peek!(0)) {
+                        fail!(message);
                     }
-                    self.heap.resize(subclass);
-                    pop(stack);
+                    sp -= 1;
                 }
                 op::METHOD => {
-                    let name = read_u16!() as Symbol;
-                    let method = peek(stack, 0);
-                    let Some(class) = peek(stack, 1).as_obj() else { continue };
-                    let is_init = name == self.init;
-                    if let Object::Class(class) = self.heap.get_mut(class) {
-                        class.methods.insert(name, method);
-                        if is_init {
-                            class.initializer = Some(method);
-                        }
-                    }
-                    self.heap.resize(class);
-                    pop(stack);
+                    let name = read_u16!();
+                    self.add_method(peek!(1), name, peek!(0));
+                    sp -= 1;
                 }
-                _ => fail!(format!("Unknown opcode {instruction}.")),
+                _ => fail!(unknown_opcode(instruction)),
             }
         }
     }
+}
+
+#[cold]
+#[inline(never)]
+fn unknown_opcode(instruction: u8) -> String {
+    format!("Unknown opcode {instruction}.")
+}
+
+/// A runtime error's message. Kept out of line, so that the loop carries only a call on its
+/// error paths.
+#[cold]
+#[inline(never)]
+fn error(message: &str) -> String {
+    message.to_owned()
 }
 
 fn format_function(function: &Function, out: &mut String) {
@@ -839,10 +984,15 @@ fn format_function(function: &Function, out: &mut String) {
     }
 }
 
-fn peek(stack: &[Value], distance: usize) -> Value {
-    stack[stack.len() - 1 - distance]
+/// The value in stack slot `index`. The mask keeps the index provably in bounds, so no check
+/// is compiled; the bytecode's own invariants keep it below the top.
+#[inline(always)]
+fn get(stack: &Stack, index: usize) -> Value {
+    Value::from_bits(stack[index & STACK_MASK])
 }
 
-fn pop(stack: &mut Vec<Value>) -> Value {
-    stack.pop().unwrap_or(Value::NIL)
+/// Stores `value` in stack slot `index` (masked as in [`get`]).
+#[inline(always)]
+fn set(stack: &mut Stack, index: usize, value: Value) {
+    stack[index & STACK_MASK] = value.to_bits();
 }

@@ -8,6 +8,7 @@
 //! - [`compiler`]: the resolved tree to bytecode, one function at a time;
 //! - [`object`] and [`heap`]: values, heap objects, interning and the mark-sweep collector;
 //! - [`fields`]: instance fields, found through per-instruction position hints;
+//! - [`methods`]: a cache of method lookups per class and name;
 //! - [`machine`]: the dispatch loop, calls, upvalues, classes;
 //! - [`disasm`]: a disassembler in clox's format.
 
@@ -17,6 +18,7 @@ pub mod disasm;
 pub mod fields;
 pub mod heap;
 pub mod machine;
+pub mod methods;
 pub mod object;
 
 use std::io::Write;

@@ -98,6 +98,18 @@ impl Value {
         Value(SIGN | QNAN | u64::from(r.0))
     }
 
+    /// The value whose bits are `bits` (as [`Value::to_bits`] gave them).
+    #[inline(always)]
+    pub(crate) fn from_bits(bits: u64) -> Value {
+        Value(bits)
+    }
+
+    /// The value's 64 bits.
+    #[inline(always)]
+    pub(crate) fn to_bits(self) -> u64 {
+        self.0
+    }
+
     /// The number, if this is one.
     #[inline]
     pub fn as_number(self) -> Option<f64> {

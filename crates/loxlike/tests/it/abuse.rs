@@ -65,6 +65,26 @@ fn unbounded_recursion_is_a_stack_overflow_error() {
 }
 
 #[test]
+fn filling_the_value_stack_is_a_stack_overflow_error_not_a_crash() {
+    // Each level of `f` holds 453 value slots (itself, `n`, 250 locals, `g` and 200 pending
+    // arguments of `g`), so 41 levels need more than the VM's 16,384 slots while staying far
+    // below its 64 frames.
+    let locals: String = (0..250).map(|i| format!("var l{i};")).collect();
+    let params: Vec<String> = (0..200).map(|i| format!("p{i}")).collect();
+    let nils = vec!["nil"; 200].join(", ");
+    let program = |depth: usize| {
+        format!(
+            "fun g({}, x) {{ return x; }}
+             fun f(n) {{ {locals} if (n == 0) return 0; return g({nils}, f(n - 1)); }}
+             print f({depth});",
+            params.join(", ")
+        )
+    };
+    assert_eq!(runtime_error(run(Engine::Vm, &program(40))), "Stack overflow.");
+    assert_eq!(run(Engine::Vm, &program(20)).unwrap(), "0\n");
+}
+
+#[test]
 fn fuel_stops_an_infinite_loop() {
     for engine in ENGINES {
         let lox = Lox::new(engine).limits(Limits { fuel: Some(10_000), memory: None });

@@ -81,3 +81,21 @@ fn the_disassembler_lists_inner_functions_before_the_script() {
     assert!(listing.contains("OP_CLOSURE          0 <fn f>"), "{listing}");
     assert!(listing.contains("OP_CALL             1\n"), "{listing}");
 }
+
+#[test]
+fn a_method_call_finds_the_method_of_a_new_class_in_a_freed_classs_place() {
+    // Each call of `one` or `two` declares a new class whose `m` returns 1 or 2; the class is
+    // garbage once `m` returned. Collecting before every allocation frees each one at once, so
+    // later classes take freed classes' places in the heap: a method remembered for the class
+    // that was there before must not be what `m()` calls.
+    let source = "
+fun one() { class C { m() { return 1; } } return C(); }
+fun two() { class C { m() { return 2; } } return C(); }
+var sum = 0;
+for (var i = 0; i < 100; i = i + 1) { sum = sum + one().m() + two().m() * 1000; }
+print sum;";
+    for stress in [false, true] {
+        let output = Lox::new(Engine::Vm).gc_stress(stress).run_captured(source).unwrap();
+        assert_eq!(output, "200100\n", "gc stress {stress}");
+    }
+}
