@@ -340,11 +340,8 @@ impl<'o> Vm<'o> {
         argc: usize,
     ) -> Result<(), String> {
         let arity = self.functions[function.index()].arity;
-        if argc != arity as usize {
-            return Err(format!("Expected {arity} arguments but got {argc}."));
-        }
-        if self.frames.len() == MAX_FRAMES {
-            return Err("Stack overflow.".into());
+        if argc != arity as usize || self.frames.len() == MAX_FRAMES {
+            return Err(call_error(arity, argc));
         }
         self.frames.push(Frame { closure, function, ip: 0, base: sp - argc - 1 });
         Ok(())
@@ -963,6 +960,17 @@ impl<'o> Vm<'o> {
 #[inline(never)]
 fn unknown_opcode(instruction: u8) -> String {
     format!("Unknown opcode {instruction}.")
+}
+
+/// Why a call of a function taking `arity` arguments with `argc` of them cannot start.
+#[cold]
+#[inline(never)]
+fn call_error(arity: u8, argc: usize) -> String {
+    if argc != arity as usize {
+        format!("Expected {arity} arguments but got {argc}.")
+    } else {
+        "Stack overflow.".into()
+    }
 }
 
 /// A runtime error's message. Kept out of line, so that the loop carries only a call on its
