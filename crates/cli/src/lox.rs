@@ -20,6 +20,8 @@ enum Mode {
     Ast,
     /// Parse one expression, evaluate it and print the value (chapters 7 and 17).
     Expr,
+    /// Compile for the VM and list every function's bytecode, as clox's `DEBUG_PRINT_CODE`.
+    Disassemble,
 }
 
 pub(crate) fn main(args: &[&str]) -> ExitCode {
@@ -38,6 +40,7 @@ pub(crate) fn main(args: &[&str]) -> ExitCode {
             "--tokens" => mode = Mode::Tokens,
             "--ast" => mode = Mode::Ast,
             "--expr" => mode = Mode::Expr,
+            "--disassemble" => mode = Mode::Disassemble,
             flag if flag.starts_with("--") => return usage(&format!("unknown option {flag}")),
             path if file.is_none() => file = Some(path),
             _ => return usage("more than one file"),
@@ -76,6 +79,9 @@ pub(crate) fn main(args: &[&str]) -> ExitCode {
             Err(errors) => Err(Error::Compile(errors)),
         },
         Mode::Expr => byo_loxlike::run_expression(&source, engine, &mut out),
+        Mode::Disassemble => byo_loxlike::disassemble(&source).map(|listing| {
+            let _ = out.write_all(listing.as_bytes());
+        }),
     };
     let _ = out.flush();
     match result {
@@ -100,7 +106,8 @@ fn repl(engine: Engine) -> ExitCode {
 
 fn usage(message: &str) -> ExitCode {
     eprintln!(
-        "byo lox: {message}\n\nusage: byo lox [--engine vm|tree] [--tokens|--ast|--expr] [FILE]"
+        "byo lox: {message}\n\nusage: byo lox [--engine vm|tree] \
+         [--tokens|--ast|--expr|--disassemble] [FILE]"
     );
     ExitCode::from(EX_USAGE)
 }

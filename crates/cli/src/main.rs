@@ -25,11 +25,12 @@ commands:
   check redis HOST:PORT [--cases FILE]
       Run byo-resp's black-box compatibility cases (or those in FILE) against a
       Redis-compatible server. They flush database 9. Exit code 1 if any fails.
-  lox [--engine vm|tree] [--tokens|--ast|--expr] [FILE]
+  lox [--engine vm|tree] [--tokens|--ast|--expr|--disassemble] [FILE]
       Run a Lox program (a REPL without FILE) with the bytecode VM (default) or the
       tree-walker. --tokens prints the tokens, --ast the tree of one expression,
-      --expr the value of one expression. Exit codes: 64 usage, 65 compile error,
-      70 runtime error, 74 unreadable file.
+      --expr the value of one expression, --disassemble the VM's bytecode of every
+      function. Exit codes: 64 usage, 65 compile error, 70 runtime error,
+      74 unreadable file.
   check lox --suite DIR [--tests NAME] -- COMMAND [ARG]...
       Run the official Lox test suite in DIR against an interpreter command, with
       the official rules for the named test set (clox, jlox, chap04_scanning,

@@ -165,6 +165,25 @@ fn lox_dump_modes_print_tokens_and_trees() {
 }
 
 #[test]
+fn lox_disassemble_lists_each_function_and_reports_compile_errors() {
+    let (code, out, err) = lox(
+        &["--disassemble"],
+        Some(
+            "fun f() { return 1; }
+print f();",
+        ),
+        "",
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(out.starts_with("== f ==\n0000    1 OP_CONSTANT         0 '1'\n"), "{out}");
+    assert!(out.contains("== <script> ==\n"), "{out}");
+    assert!(out.contains("OP_CALL"), "{out}");
+    let (code, out, err) = lox(&["--disassemble"], Some("print ;"), "");
+    assert_eq!((code, out.as_str()), (65, ""));
+    assert_eq!(err, "[line 1] Error at ';': Expect expression.\n");
+}
+
+#[test]
 fn lox_repl_keeps_globals_between_lines_and_survives_errors() {
     for engine in ["vm", "tree"] {
         let (code, out, err) =
