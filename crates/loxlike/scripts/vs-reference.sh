@@ -13,6 +13,11 @@
 # (user + system of the process and its children, from GNU time, so a JVM's compiler and
 # collector threads count). Prints one row per benchmark with the ratio byo/reference, then
 # the geometric mean.
+#
+# BYO=/absolute/path/to/byo times that binary instead of the workspace's release build, for instance a
+# statically linked one (see the crate README on start-up):
+#   RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -p byo \
+#     --target x86_64-unknown-linux-gnu
 set -euo pipefail
 usage="usage: vs-reference.sh vm|tree REFERENCE BENCHMARK_DIR [ROUNDS]"
 engine=${1:?$usage}
@@ -21,8 +26,12 @@ dir=${3:?$usage}
 rounds=${4:-5}
 case "$engine" in vm|tree) ;; *) echo "$usage" >&2; exit 64 ;; esac
 cd "$(dirname "$0")/../../.."
-cargo build --release --locked -p byo >/dev/null 2>&1
-byo=target/release/byo
+if [ -n "${BYO:-}" ]; then
+  byo=$BYO
+else
+  cargo build --release --locked -p byo >/dev/null 2>&1
+  byo=target/release/byo
+fi
 
 run() { # prints "cpu_seconds peak_rss_kb" of one run of "$@", or "error" if it failed
   local times

@@ -244,19 +244,21 @@ impl Lox {
 
 /// Compiles `source` for the VM and lists its bytecode the way clox's `DEBUG_PRINT_CODE`
 /// does: each function under a `== name ==` header, inner functions before the code that
-/// encloses them and `<script>` last.
+/// encloses them and `<script>` last. The instruction set is clox's with a few additions
+/// (see [`vm::chunk`]): here the constant `2` travels with the `+`.
 ///
 /// ```
-/// let listing = byo_loxlike::disassemble("print 1 + 2;")?;
+/// let listing = byo_loxlike::disassemble("var a = 1; print a + 2;")?;
 /// assert_eq!(
 ///     listing,
 ///     "== <script> ==\n\
 ///      0000    1 OP_CONSTANT         0 '1'\n\
-///      0002    | OP_CONSTANT         1 '2'\n\
-///      0004    | OP_ADD\n\
-///      0005    | OP_PRINT\n\
-///      0006    | OP_NIL\n\
-///      0007    | OP_RETURN\n"
+///      0002    | OP_DEFINE_GLOBAL    0 'a'\n\
+///      0005    | OP_GET_GLOBAL       0 'a'\n\
+///      0008    | OP_ADD_CONSTANT     1 '2'\n\
+///      0010    | OP_PRINT\n\
+///      0011    | OP_NIL\n\
+///      0012    | OP_RETURN\n"
 /// );
 /// # Ok::<(), byo_loxlike::Error>(())
 /// ```

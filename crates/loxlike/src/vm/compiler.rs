@@ -371,10 +371,21 @@ impl Compiler<'_> {
             }
             Expr::Binary { op: binary, left, right, line } => {
                 self.expression(f, left);
+                // `n - 1`: the literal travels with the operator, one instruction fewer.
+                if let (Expr::Number { value, at }, Some(opcode)) =
+                    (&**right, with_constant_operand(*binary))
+                {
+                    let index = self.constant(f, Value::number(*value), *at);
+                    self.line = *line;
+                    self.emit(f, opcode);
+                    self.emit(f, index);
+                    return;
+                }
                 self.expression(f, right);
                 self.line = *line;
                 self.emit(f, binary_opcode(*binary));
             }
+
             Expr::Logical { is_and, left, right } => {
                 self.expression(f, left);
                 if *is_and {
@@ -439,6 +450,21 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// The opcode for `binary` with a number constant as its right operand, where there is one.
+fn with_constant_operand(binary: BinaryOp) -> Option<u8> {
+    Some(match binary {
+        BinaryOp::Add => op::ADD_CONSTANT,
+        BinaryOp::Subtract => op::SUBTRACT_CONSTANT,
+        BinaryOp::Multiply => op::MULTIPLY_CONSTANT,
+        BinaryOp::Divide => op::DIVIDE_CONSTANT,
+        BinaryOp::Less => op::LESS_CONSTANT,
+        BinaryOp::LessEqual => op::LESS_EQUAL_CONSTANT,
+        BinaryOp::Greater => op::GREATER_CONSTANT,
+        BinaryOp::GreaterEqual => op::GREATER_EQUAL_CONSTANT,
+        _ => return None,
+    })
 }
 
 fn binary_opcode(binary: BinaryOp) -> u8 {

@@ -79,7 +79,15 @@ pub(crate) fn instruction(
         if (s as usize) < names.len() { names.text(s).to_string() } else { format!("#{s}") }
     };
     match opcode {
-        op::CONSTANT => {
+        op::CONSTANT
+        | op::ADD_CONSTANT
+        | op::SUBTRACT_CONSTANT
+        | op::MULTIPLY_CONSTANT
+        | op::DIVIDE_CONSTANT
+        | op::LESS_CONSTANT
+        | op::LESS_EQUAL_CONSTANT
+        | op::GREATER_CONSTANT
+        | op::GREATER_EQUAL_CONSTANT => {
             let index = byte(offset + 1);
             let value = chunk.constants.get(index as usize).copied().unwrap_or(Value::NIL);
             let _ = writeln!(out, "{name:<16} {index:4} '{}'", constant_text(value, context));

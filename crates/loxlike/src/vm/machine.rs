@@ -684,6 +684,16 @@ impl<'o> Vm<'o> {
                 set(stack, sp - 1, value);
             }};
         }
+        // The same, with the right operand the number constant named by the operand byte.
+        macro_rules! with_constant {
+            ($a:ident, $b:ident, $result:expr, $message:expr) => {{
+                let index = read_byte!() as usize;
+                match (peek!(0).as_number(), constants[index].as_number()) {
+                    (Some($a), Some($b)) => set(stack, sp - 1, $result),
+                    _ => fail!(error($message)),
+                }
+            }};
+        }
         macro_rules! numbers {
             ($a:ident, $b:ident, $result:expr) => {{
                 match (peek!(1).as_number(), peek!(0).as_number()) {
@@ -838,6 +848,33 @@ impl<'o> Vm<'o> {
                 op::JUMP => {
                     let offset = read_u16!() as usize;
                     ip += offset;
+                }
+                op::ADD_CONSTANT => with_constant!(
+                    a,
+                    b,
+                    Value::number(a + b),
+                    "Operands must be two numbers or two strings."
+                ),
+                op::SUBTRACT_CONSTANT => {
+                    with_constant!(a, b, Value::number(a - b), "Operands must be numbers.")
+                }
+                op::MULTIPLY_CONSTANT => {
+                    with_constant!(a, b, Value::number(a * b), "Operands must be numbers.")
+                }
+                op::DIVIDE_CONSTANT => {
+                    with_constant!(a, b, Value::number(a / b), "Operands must be numbers.")
+                }
+                op::LESS_CONSTANT => {
+                    with_constant!(a, b, Value::bool(a < b), "Operands must be numbers.")
+                }
+                op::LESS_EQUAL_CONSTANT => {
+                    with_constant!(a, b, Value::bool(a <= b), "Operands must be numbers.")
+                }
+                op::GREATER_CONSTANT => {
+                    with_constant!(a, b, Value::bool(a > b), "Operands must be numbers.")
+                }
+                op::GREATER_EQUAL_CONSTANT => {
+                    with_constant!(a, b, Value::bool(a >= b), "Operands must be numbers.")
                 }
                 op::JUMP_IF_FALSE => {
                     let offset = read_u16!() as usize;

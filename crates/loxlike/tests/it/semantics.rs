@@ -99,3 +99,33 @@ print sum;";
         assert_eq!(output, "200100\n", "gc stress {stress}");
     }
 }
+
+#[test]
+fn operators_with_a_literal_right_operand_behave_as_with_any_other() {
+    // The VM compiles `x op 2` to one instruction carrying the constant; results, NaN
+    // comparisons and error messages must be those of the two-instruction form.
+    let source = "
+var x = 7; var two = 2; var nan = 0 / 0;
+print x + 2; print x - 2; print x * 2; print x / 2;
+print x + two; print x - two; print x * two; print x / two;
+print x < 2; print x <= 7; print x > 2; print x >= 8;
+print nan < 1; print nan <= 1; print nan > 1; print nan >= 1;";
+    let expected =
+        "9\n5\n14\n3.5\n9\n5\n14\n3.5\nfalse\ntrue\ntrue\nfalse\nfalse\nfalse\nfalse\nfalse\n";
+    for engine in ENGINES {
+        assert_eq!(output(engine, source), expected, "{engine:?}");
+        for (program, message) in [
+            ("print \"a\" + 1;", "Operands must be two numbers or two strings."),
+            ("print nil - 1;", "Operands must be numbers."),
+            ("print true * 1;", "Operands must be numbers."),
+            ("print \"a\" / 1;", "Operands must be numbers."),
+            ("print nil < 1;", "Operands must be numbers."),
+            ("print nil <= 1;", "Operands must be numbers."),
+            ("print nil > 1;", "Operands must be numbers."),
+            ("print nil >= 1;", "Operands must be numbers."),
+        ] {
+            let error = Lox::new(engine).run_captured(program).unwrap_err().to_string();
+            assert!(error.starts_with(message), "{engine:?} {program}: {error}");
+        }
+    }
+}
