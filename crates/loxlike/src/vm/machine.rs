@@ -322,6 +322,7 @@ impl<'o> Vm<'o> {
         }
     }
 
+    #[inline(always)]
     fn call_closure(&mut self, sp: usize, closure: ObjRef, argc: usize) -> Result<(), String> {
         let Object::Closure(c) = self.heap.get(closure) else {
             return Err("Can only call functions and classes.".into());
@@ -374,12 +375,17 @@ impl<'o> Vm<'o> {
     }
 
     /// The method `name` of `class`, from the cache or else from the class (and then cached).
-    #[inline]
+    #[inline(always)]
     fn method(&mut self, class: ObjRef, name: u16) -> Option<Method> {
-        let name = name as Symbol;
-        if let Some(method) = self.methods.get(class, name) {
-            return Some(method);
+        match self.methods.get(class, name as Symbol) {
+            Some(method) => Some(method),
+            None => self.method_from_class(class, name),
         }
+    }
+
+    #[inline(never)]
+    fn method_from_class(&mut self, class: ObjRef, name: u16) -> Option<Method> {
+        let name = name as Symbol;
         let Object::Class(c) = self.heap.get(class) else { return None };
         let closure = c.methods.get(&name)?.as_obj()?;
         let Object::Closure(c) = self.heap.get(closure) else { return None };
@@ -961,13 +967,16 @@ impl<'o> Vm<'o> {
                         self.close_upvalues(stack, base);
                     }
                     self.frames.pop();
-                    if self.frames.is_empty() {
-                        return Ok(());
-                    }
+                    let Some(caller) = self.frames.last() else { return Ok(()) };
                     // The callee's slots, from the callee itself up, give way to the result.
                     set(stack, base, result);
                     sp = base + 1;
-                    load_frame!();
+                    frame_index -= 1;
+                    function = caller.function.index();
+                    ip = caller.ip;
+                    base = caller.base;
+                    code = &functions[function].chunk.code;
+                    constants = &functions[function].chunk.constants;
                 }
                 op::CLASS => {
                     let name = read_u16!();
