@@ -64,7 +64,8 @@ pub struct Vm<'o> {
     /// Taken by the loop while a program runs.
     stack: Option<Box<Stack>>,
     frames: Vec<Frame>,
-    globals: Vec<Option<Value>>,
+    /// By symbol; [`Value::UNDEFINED`] where the name was never defined.
+    globals: Vec<Value>,
     names: Vec<Rc<str>>,
     open_upvalues: Vec<ObjRef>,
     out: &'o mut dyn Write,
@@ -113,7 +114,7 @@ impl<'o> Vm<'o> {
                     .map(|n| Native::Host { arity: n.arity, function: n.function.clone() }),
             };
             let value = native.map(|native| Value::obj(self.heap.alloc(Object::Native(native))));
-            self.globals.push(value);
+            self.globals.push(value.unwrap_or(Value::UNDEFINED));
             self.names.push(name);
         }
         self.init = interner.get("init").unwrap_or(u32::MAX);
@@ -188,9 +189,7 @@ impl<'o> Vm<'o> {
             self.heap.mark(self.open_upvalues[i]);
         }
         for i in 0..self.globals.len() {
-            if let Some(value) = self.globals[i] {
-                self.heap.mark_value(value);
-            }
+            self.heap.mark_value(self.globals[i]);
         }
         for function in self.functions.iter() {
             for &constant in &function.chunk.constants {
@@ -737,7 +736,7 @@ impl<'o> Vm<'o> {
                 op::GET_GLOBAL => {
                     let slot = read_u16!();
                     match self.globals.get(slot as usize) {
-                        Some(Some(value)) => push!(*value),
+                        Some(&value) if value != Value::UNDEFINED => push!(value),
                         _ => fail!(self.undefined_variable(slot)),
                     }
                 }
@@ -745,14 +744,14 @@ impl<'o> Vm<'o> {
                     let slot = read_u16!() as usize;
                     let value = pop!();
                     if let Some(global) = self.globals.get_mut(slot) {
-                        *global = Some(value);
+                        *global = value;
                     }
                 }
                 op::SET_GLOBAL => {
                     let slot = read_u16!();
                     let value = peek!(0);
                     match self.globals.get_mut(slot as usize) {
-                        Some(global @ Some(_)) => *global = Some(value),
+                        Some(global) if *global != Value::UNDEFINED => *global = value,
                         _ => fail!(self.undefined_variable(slot)),
                     }
                 }

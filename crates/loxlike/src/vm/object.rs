@@ -42,6 +42,7 @@ impl FunctionId {
 /// |-------------------|-------------|--------------------|------------------|
 /// | not `0x7ffc` mask | (any)       | (any)              | the double       |
 /// | `0x7ffc`          | 0           | 1 / 2 / 3          | nil, false, true |
+/// | `0x7ffc`          | 0           | 4                  | (no value: an undefined global's slot) |
 /// | `0xfffc`          | 0           | object index       | heap object      |
 ///
 /// Numbers compare as floats (so `nan != nan`); everything else compares by bits, which for
@@ -58,6 +59,7 @@ const SIGN: u64 = 0x8000_0000_0000_0000;
 const TAG_NIL: u64 = 1;
 const TAG_FALSE: u64 = 2;
 const TAG_TRUE: u64 = 3;
+const TAG_UNDEFINED: u64 = 4;
 
 /// A [`Value`] taken apart, for code that handles every kind.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,6 +81,9 @@ impl Value {
     pub const FALSE: Value = Value(QNAN | TAG_FALSE);
     /// `true`
     pub const TRUE: Value = Value(QNAN | TAG_TRUE);
+    /// Not a Lox value: marks a global slot whose name was never defined. It lives only in the
+    /// VM's table of globals, which never hands it out.
+    pub(crate) const UNDEFINED: Value = Value(QNAN | TAG_UNDEFINED);
 
     /// A number. A NaN must be the canonical one (see the type's docs).
     #[inline]
