@@ -1,9 +1,19 @@
 //! The virtual machine: a stack of values, a stack of call frames, and the dispatch loop.
 //!
 //! Each call pushes a `Frame` whose slots start at `base` on the value stack: slot 0 holds
-//! the callee (or `this` in a method), then the arguments, then the locals. The loop keeps the
-//! running frame's code, `ip` and `base` in local variables and writes `ip` back only when it
-//! leaves the frame (a call, a return, an error), which is what makes dispatch cheap.
+//! the callee (or `this` in a method), then the arguments, then the locals.
+//!
+//! What makes dispatch cheap:
+//! - the running frame's code, constants, `ip` and `base`, and the stack's top `sp`, are local
+//!   variables of the loop. `ip` is written back only when the loop leaves the frame (a call,
+//!   a return, an error); `sp` goes to the helpers by value and comes back as their result,
+//!   so nothing forces it out of a register;
+//! - the value stack is a fixed array of [`STACK_SLOTS`], a power of two, and every read or
+//!   write below the top indexes it under `STACK_MASK`, which the optimiser can see is in
+//!   bounds. The bytecode's invariants keep those indices below the top; only a push checks
+//!   the end of the array, and reports "Stack overflow.";
+//! - whatever runs rarely or costs much anyway (printing, closures, classes, concatenation,
+//!   every error message) is a function of its own, so the loop stays small.
 //!
 //! The collector runs only at the start of an allocating instruction, when everything live is
 //! on the stack, in a frame, in an open upvalue or in a global; see `Vm::reserve`.
