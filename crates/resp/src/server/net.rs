@@ -255,7 +255,7 @@ fn run_batch(
         return After::Close;
     }
     if let Some(info) = store.clients.get_mut(&client.id) {
-        info.last_interaction = Instant::now();
+        info.last_interaction = now;
         info.last_command = client.last_command;
     }
     store.stats.total_net_output_bytes += output.len() as u64;

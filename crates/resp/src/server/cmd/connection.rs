@@ -315,7 +315,7 @@ fn describe(ctx: &Ctx<'_>, id: u64) -> String {
         info.addr,
         info.laddr,
         now.duration_since(info.created).as_secs(),
-        now.duration_since(info.last_interaction).as_secs(),
+        (ctx.now - info.last_interaction).max(0) / 1000,
         info.db,
         subs.channels.len(),
         subs.patterns.len(),
