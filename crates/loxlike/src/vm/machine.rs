@@ -56,11 +56,51 @@ fn new_stack() -> Box<Stack> {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Frame {
     closure: ObjRef,
     function: FunctionId,
     ip: usize,
     base: usize,
+}
+
+/// The call frames: a fixed array of [`MAX_FRAMES`] (a power of two, indexed under a mask
+/// like the value stack, so that no access carries a bounds check) and how many are in use.
+struct Frames {
+    slots: [Frame; MAX_FRAMES],
+    len: usize,
+}
+
+impl Frames {
+    const MASK: usize = MAX_FRAMES - 1;
+
+    fn new() -> Self {
+        let empty = Frame { closure: ObjRef(0), function: FunctionId(0), ip: 0, base: 0 };
+        Frames { slots: [empty; MAX_FRAMES], len: 0 }
+    }
+
+    /// The frames in use, outermost first.
+    fn live(&self) -> &[Frame] {
+        &self.slots[..self.len.min(MAX_FRAMES)]
+    }
+
+    /// Frame `index`, which must be below `len`.
+    #[inline(always)]
+    fn get(&self, index: usize) -> &Frame {
+        &self.slots[index & Self::MASK]
+    }
+
+    #[inline(always)]
+    fn get_mut(&mut self, index: usize) -> &mut Frame {
+        &mut self.slots[index & Self::MASK]
+    }
+
+    /// Pushes `frame`; the caller has checked that fewer than [`MAX_FRAMES`] are in use.
+    #[inline(always)]
+    fn push(&mut self, frame: Frame) {
+        self.slots[self.len & Self::MASK] = frame;
+        self.len += 1;
+    }
 }
 
 /// The bytecode VM. Globals and the heap persist across [`Vm::load_and_run`] calls (a REPL).
@@ -73,7 +113,7 @@ pub struct Vm<'o> {
     pub(crate) functions: Rc<Vec<Function>>,
     /// Taken by the loop while a program runs.
     stack: Option<Box<Stack>>,
-    frames: Vec<Frame>,
+    frames: Frames,
     /// By symbol; [`Value::UNDEFINED`] where the name was never defined.
     globals: Vec<Value>,
     names: Vec<Rc<str>>,
@@ -94,7 +134,7 @@ impl<'o> Vm<'o> {
             methods: MethodCache::default(),
             functions: Rc::new(Vec::new()),
             stack: None,
-            frames: Vec::with_capacity(MAX_FRAMES),
+            frames: Frames::new(),
             globals: Vec::new(),
             names: Vec::new(),
             open_upvalues: Vec::new(),
@@ -136,6 +176,7 @@ impl<'o> Vm<'o> {
         let closure = self.heap.alloc(Object::Closure(closure));
         let mut stack = self.stack.take().unwrap_or_else(new_stack);
         stack[0] = Value::obj(closure).to_bits();
+        self.frames.len = 0;
         self.frames.push(Frame { closure, function: script, ip: 0, base: 0 });
         let result = self.execute(&mut stack, 1);
         self.stack = Some(stack);
@@ -144,7 +185,7 @@ impl<'o> Vm<'o> {
             Ok(()) => Ok(()),
             Err(message) => {
                 let error = self.runtime_error(message);
-                self.frames.clear();
+                self.frames.len = 0;
                 self.open_upvalues.clear();
                 Err(error)
             }
@@ -154,6 +195,7 @@ impl<'o> Vm<'o> {
     fn runtime_error(&self, message: String) -> RuntimeError {
         let trace = self
             .frames
+            .live()
             .iter()
             .rev()
             .map(|frame| {
@@ -192,8 +234,8 @@ impl<'o> Vm<'o> {
         for &bits in stack {
             self.heap.mark_value(Value::from_bits(bits));
         }
-        for i in 0..self.frames.len() {
-            self.heap.mark(self.frames[i].closure);
+        for i in 0..self.frames.live().len() {
+            self.heap.mark(self.frames.live()[i].closure);
         }
         for i in 0..self.open_upvalues.len() {
             self.heap.mark(self.open_upvalues[i]);
@@ -350,7 +392,7 @@ impl<'o> Vm<'o> {
         argc: usize,
     ) -> Result<(), String> {
         let arity = self.functions[function.index()].arity;
-        if argc != arity as usize || self.frames.len() == MAX_FRAMES {
+        if argc != arity as usize || self.frames.len >= MAX_FRAMES {
             return Err(call_error(arity, argc));
         }
         self.frames.push(Frame { closure, function, ip: 0, base: sp - argc - 1 });
@@ -616,26 +658,26 @@ impl<'o> Vm<'o> {
         // code, constants, `ip`, `base` and the stack's top `sp` are plain locals: helpers get
         // `sp` by value and hand back the new one, so the optimiser can keep it in a register.
         let functions = Rc::clone(&self.functions);
-        let mut frame_index = self.frames.len() - 1;
-        let mut function = self.frames[frame_index].function.index();
+        let mut frame_index = self.frames.len - 1;
+        let mut function = self.frames.get(frame_index).function.index();
         let mut code: &[u8] = &functions[function].chunk.code;
         let mut constants: &[Value] = &functions[function].chunk.constants;
-        let mut ip = self.frames[frame_index].ip;
-        let mut base = self.frames[frame_index].base;
+        let mut ip = self.frames.get(frame_index).ip;
+        let mut base = self.frames.get(frame_index).base;
 
         macro_rules! save_ip {
             () => {
-                self.frames[frame_index].ip = ip;
+                self.frames.get_mut(frame_index).ip = ip;
             };
         }
         macro_rules! load_frame {
             () => {
-                frame_index = self.frames.len() - 1;
-                function = self.frames[frame_index].function.index();
+                frame_index = self.frames.len - 1;
+                function = self.frames.get(frame_index).function.index();
                 code = &functions[function].chunk.code;
                 constants = &functions[function].chunk.constants;
-                ip = self.frames[frame_index].ip;
-                base = self.frames[frame_index].base;
+                ip = self.frames.get(frame_index).ip;
+                base = self.frames.get(frame_index).base;
             };
         }
         // Runs the frame `push_frame` just pushed for `$target` with `$argc` arguments.
@@ -767,7 +809,7 @@ impl<'o> Vm<'o> {
                 }
                 op::GET_UPVALUE => {
                     let index = read_byte!();
-                    let upvalue = self.upvalue_of(self.frames[frame_index].closure, index);
+                    let upvalue = self.upvalue_of(self.frames.get(frame_index).closure, index);
                     let value = match self.heap.get(upvalue) {
                         Object::Upvalue(Upvalue::Open(slot)) => get(stack, *slot),
                         Object::Upvalue(Upvalue::Closed(value)) => *value,
@@ -777,7 +819,7 @@ impl<'o> Vm<'o> {
                 }
                 op::SET_UPVALUE => {
                     let index = read_byte!();
-                    let upvalue = self.upvalue_of(self.frames[frame_index].closure, index);
+                    let upvalue = self.upvalue_of(self.frames.get(frame_index).closure, index);
                     let value = peek!(0);
                     match self.heap.get_mut(upvalue) {
                         Object::Upvalue(Upvalue::Open(slot)) => set(stack, *slot, value),
@@ -949,7 +991,7 @@ impl<'o> Vm<'o> {
                 }
                 op::CLOSURE => {
                     let index = read_byte!() as usize;
-                    let frame = &self.frames[frame_index];
+                    let frame = *self.frames.get(frame_index);
                     let (enclosing, base) = (frame.closure, frame.base);
                     match self.make_closure(
                         &stack[..sp],
@@ -975,8 +1017,11 @@ impl<'o> Vm<'o> {
                     if !self.open_upvalues.is_empty() {
                         self.close_upvalues(stack, base);
                     }
-                    self.frames.pop();
-                    let Some(caller) = self.frames.last() else { return Ok(()) };
+                    self.frames.len -= 1;
+                    if self.frames.len == 0 {
+                        return Ok(());
+                    }
+                    let caller = *self.frames.get(self.frames.len - 1);
                     // The callee's slots, from the callee itself up, give way to the result.
                     set(stack, base, result);
                     sp = base + 1;
