@@ -12,6 +12,7 @@
 //!   write below the top indexes it under `STACK_MASK`, which the optimiser can see is in
 //!   bounds. The bytecode's invariants keep those indices below the top; only a push checks
 //!   the end of the array, and reports "Stack overflow.";
+//! - the call frames are a fixed array of [`MAX_FRAMES`], indexed the same way (`Frames`);
 //! - whatever runs rarely or costs much anyway (printing, closures, classes, concatenation,
 //!   every error message) is a function of its own, so the loop stays small.
 //!
