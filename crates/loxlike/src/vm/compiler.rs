@@ -385,7 +385,6 @@ impl Compiler<'_> {
                 self.line = *line;
                 self.emit(f, binary_opcode(*binary));
             }
-
             Expr::Logical { is_and, left, right } => {
                 self.expression(f, left);
                 if *is_and {
