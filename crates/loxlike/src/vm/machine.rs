@@ -82,7 +82,7 @@ impl Frames {
 
     /// The frames in use, outermost first.
     fn live(&self) -> &[Frame] {
-        &self.slots[..self.len.min(MAX_FRAMES)]
+        &self.slots[..self.len]
     }
 
     /// Frame `index`, which must be below `len`.
@@ -235,8 +235,8 @@ impl<'o> Vm<'o> {
         for &bits in stack {
             self.heap.mark_value(Value::from_bits(bits));
         }
-        for i in 0..self.frames.live().len() {
-            self.heap.mark(self.frames.live()[i].closure);
+        for frame in self.frames.live() {
+            self.heap.mark(frame.closure);
         }
         for i in 0..self.open_upvalues.len() {
             self.heap.mark(self.open_upvalues[i]);

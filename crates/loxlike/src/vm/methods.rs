@@ -36,14 +36,10 @@ struct Entry {
     method: Method,
 }
 
-/// The cache; see the module docs.
-pub struct MethodCache(Box<[Option<Entry>]>);
-
-impl Default for MethodCache {
-    fn default() -> Self {
-        MethodCache(vec![None; ENTRIES].into_boxed_slice())
-    }
-}
+/// The cache; see the module docs. Its entries are allocated by the first insertion, so a
+/// program that never calls a method pays nothing for it at start-up.
+#[derive(Default)]
+pub struct MethodCache(Vec<Option<Entry>>);
 
 impl MethodCache {
     #[inline]
@@ -54,14 +50,17 @@ impl MethodCache {
     /// The method cached for `name` on `class`, if any.
     #[inline]
     pub(crate) fn get(&self, class: ObjRef, name: Symbol) -> Option<Method> {
-        match self.0[Self::index(class, name)] {
-            Some(entry) if entry.class == class && entry.name == name => Some(entry.method),
+        match self.0.get(Self::index(class, name)) {
+            Some(&Some(entry)) if entry.class == class && entry.name == name => Some(entry.method),
             _ => None,
         }
     }
 
     /// Remembers `method` for `name` on `class`, replacing whatever shared its entry.
     pub(crate) fn insert(&mut self, class: ObjRef, name: Symbol, method: Method) {
+        if self.0.is_empty() {
+            self.0.resize(ENTRIES, None);
+        }
         self.0[Self::index(class, name)] = Some(Entry { class, name, method });
     }
 
