@@ -1022,6 +1022,8 @@ impl<'o> Vm<'o> {
                     if self.frames.len == 0 {
                         return Ok(());
                     }
+                    // `load_frame!`, spelled out: the caller is the frame just below, which
+                    // saves rereading the count (1-2% fewer instructions on call-heavy code).
                     let caller = *self.frames.get(self.frames.len - 1);
                     // The callee's slots, from the callee itself up, give way to the result.
                     set(stack, base, result);
