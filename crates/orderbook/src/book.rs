@@ -128,11 +128,19 @@ impl OrderBook {
 
     /// Carries out one command, appending its events to `events`.
     pub fn apply(&mut self, command: &Command, events: &mut Vec<Event>) {
-        self.last_seq = Some(command.seq());
         match *command {
-            Command::New(order) => self.new_order(order, events),
-            Command::Cancel { seq, id } => self.cancel(seq, id, events),
-            Command::Modify { seq, id, price, qty } => self.modify(seq, id, price, qty, events),
+            Command::New(order) => {
+                self.last_seq = Some(order.seq);
+                self.new_order(order, events)
+            }
+            Command::Cancel { seq, id } => {
+                self.last_seq = Some(seq);
+                self.cancel(seq, id, events)
+            }
+            Command::Modify { seq, id, price, qty } => {
+                self.last_seq = Some(seq);
+                self.modify(seq, id, price, qty, events)
+            }
         }
     }
 
@@ -181,6 +189,7 @@ impl OrderBook {
 
     /// Risk checks for `account`, with `released` taken off its exposure (the old version of
     /// an order being modified).
+    #[inline]
     fn check_risk(
         &self,
         account: u32,
@@ -190,6 +199,16 @@ impl OrderBook {
         if !self.tracking {
             return Ok(None);
         }
+        self.check_tracked_risk(account, released, order)
+    }
+
+    #[inline(never)]
+    fn check_tracked_risk(
+        &self,
+        account: u32,
+        released: Exposure,
+        order: Proposed,
+    ) -> Result<Option<i64>, RejectReason> {
         let Some(limits) = self.config.limits(account) else { return Ok(None) };
         let mut exposure = self.exposures.get(account);
         exposure.open_buy = exposure.open_buy.saturating_sub(released.open_buy);

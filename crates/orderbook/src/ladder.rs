@@ -65,11 +65,20 @@ impl Ladder {
         self.search(price).ok().map(|i| self.rungs[i].1)
     }
 
-    /// Adds a price that is not on the ladder yet.
-    pub(crate) fn insert(&mut self, price: i64, level: u32) {
+    /// The level at `price`, or the one `new_level` makes, which then joins the ladder: one
+    /// search either way.
+    pub(crate) fn find_or_insert_with(
+        &mut self,
+        price: i64,
+        new_level: impl FnOnce() -> u32,
+    ) -> u32 {
         match self.search(price) {
-            Ok(i) => self.rungs[i].1 = level,
-            Err(i) => self.rungs.insert(i, (self.key(price), level)),
+            Ok(i) => self.rungs[i].1,
+            Err(i) => {
+                let level = new_level();
+                self.rungs.insert(i, (self.key(price), level));
+                level
+            }
         }
     }
 
@@ -109,8 +118,8 @@ mod tests {
         let mut asks = Ladder::new(Side::Sell);
         let mut bids = Ladder::new(Side::Buy);
         for (level, price) in [5, i64::MIN, -3, i64::MAX, 0].into_iter().enumerate() {
-            asks.insert(price, level as u32);
-            bids.insert(price, level as u32);
+            asks.find_or_insert_with(price, || level as u32);
+            bids.find_or_insert_with(price, || level as u32);
         }
         let ask_prices: Vec<i64> = asks.prices().map(|(p, _)| p).collect();
         assert_eq!(ask_prices, [i64::MIN, -3, 0, 5, i64::MAX]);

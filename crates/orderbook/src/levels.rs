@@ -7,7 +7,7 @@
 //!     33727 → 0                                        │                  │
 //!   bids: Ladder (price → level#)                      ▼                  ▼
 //!     33720 → 1                        order 4 { id 81, qty 100, next 9 } ⇄ order 9 { id 17, prev 4 }
-//!   index: hash table of order#, keyed by the order's id
+//!   index: IdIndex, order# by the order's id
 //! ```
 //!
 //! Each side maps price to a level number in a [`Ladder`], a sorted array whose last entry
@@ -18,18 +18,15 @@
 //! touches its level directly; the ladder is only searched when an order joins a queue, and
 //! changed when a level appears or goes.
 //!
-//! The index is a `hashbrown::HashTable` of order numbers hashed by the order's id, so it
-//! stores 4 bytes per order instead of a 16-byte (id, number) pair.
+//! The index ([`IdIndex`]) is an open-addressing table of order numbers hashed by the order's
+//! id; a slot holds the order number and 32 bits of the hash, not the id.
 //!
 //! Invariants (checked by [`OrderBook::check_invariants`](crate::OrderBook::check_invariants)):
 //! - every live level is in its side's map under its own price, and no level is empty;
 //! - a level's `total` is the sum of its orders' quantities, all of which are > 0;
 //! - every live order is in exactly one queue, its level's, and in the index under its id.
 
-use std::hash::BuildHasher;
-
-use hashbrown::{DefaultHashBuilder, HashTable};
-
+use crate::index::IdIndex;
 use crate::ladder::Ladder;
 use crate::types::{SelfTradePrevention, Side};
 
@@ -84,8 +81,7 @@ pub(crate) struct Levels {
     free_levels: Vec<u32>,
     orders: Vec<Order>,
     free_orders: Vec<u32>,
-    index: HashTable<u32>,
-    hasher: DefaultHashBuilder,
+    index: IdIndex,
     /// Every change to a resting order, when recording (for market data).
     pub(crate) changes: Option<Vec<BookChange>>,
 }
@@ -127,8 +123,7 @@ impl Default for Levels {
             free_levels: Vec::new(),
             orders: Vec::new(),
             free_orders: Vec::new(),
-            index: HashTable::new(),
-            hasher: DefaultHashBuilder::default(),
+            index: IdIndex::default(),
             changes: None,
         }
     }
@@ -149,14 +144,10 @@ impl Levels {
         }
     }
 
-    fn hash(&self, id: u64) -> u64 {
-        self.hasher.hash_one(id)
-    }
-
     /// The order number of the resting order `id`.
     pub(crate) fn find(&self, id: u64) -> Option<u32> {
         let orders = &self.orders;
-        self.index.find(self.hash(id), |&at| orders[at as usize].id == id).copied()
+        self.index.find(id, |at| orders[at as usize].id)
     }
 
     pub(crate) fn order(&self, at: u32) -> &Order {
@@ -218,10 +209,14 @@ impl Levels {
     /// The caller guarantees that `id` is not resting and `qty > 0`.
     pub(crate) fn push_back(&mut self, new: Resting) -> u32 {
         debug_assert!(new.qty > 0 && self.find(new.id).is_none());
-        let level = match self.side(new.side).get(new.price) {
-            Some(level) => level,
-            None => self.new_level(new.side, new.price),
+        let ladder = match new.side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
         };
+        let level = ladder.find_or_insert_with(new.price, || {
+            let level = Level { price: new.price, total: 0, head: NIL, tail: NIL, count: 0 };
+            alloc(&mut self.levels, &mut self.free_levels, level)
+        });
         let order = Order {
             id: new.id,
             qty: new.qty,
@@ -247,28 +242,14 @@ impl Levels {
             let (id, side, price, qty) = (new.id, new.side, new.price, new.qty);
             changes.push(BookChange { id, side, price, qty });
         }
-        let orders = &self.orders;
-        let hasher = &self.hasher;
-        self.index.insert_unique(hasher.hash_one(new.id), at, |&o| {
-            hasher.hash_one(orders[o as usize].id)
-        });
-        at
-    }
-
-    fn new_level(&mut self, side: Side, price: i64) -> u32 {
-        let level = Level { price, total: 0, head: NIL, tail: NIL, count: 0 };
-        let at = alloc(&mut self.levels, &mut self.free_levels, level);
-        self.side_mut(side).insert(price, at);
+        self.index.insert(new.id, at);
         at
     }
 
     /// Takes a resting order off the book; its level goes if it empties.
     pub(crate) fn remove(&mut self, at: u32) -> Order {
         let order = self.orders[at as usize];
-        let hash = self.hash(order.id);
-        if let Ok(entry) = self.index.find_entry(hash, |&o| o == at) {
-            entry.remove();
-        }
+        self.index.remove(order.id, at);
         if order.prev == NIL {
             self.levels[order.level as usize].head = order.next;
         } else {

@@ -35,6 +35,7 @@
 mod book;
 mod config;
 mod event;
+mod index;
 pub mod journal;
 mod ladder;
 mod le;

@@ -1,0 +1,235 @@
+//! The id index: which order number holds the resting order with a given id.
+//!
+//! An open-addressing table with linear probing. A slot holds an order number and 32 bits of
+//! its id's hash, 8 bytes; the id itself stays in the order slab (the caller passes `id_of` to
+//! read it). The stored hash bits do two jobs: a lookup compares them before it reads an
+//! order, so a miss (the common case for a new order's duplicate-id check) touches nothing but
+//! the table; and removal and growth know every entry's home slot without reading or hashing
+//! any id. The table is kept at most half full, so probe runs stay short.
+//!
+//! ```text
+//!   hash(id) & mask ─► [ 7 | 3 | 12 | ∅ | ∅ | 5 | ∅ | ...]     ∅ = EMPTY
+//!                        └── a run: probing stops at the first ∅
+//! ```
+//!
+//! Removal shifts later entries of the run back into the hole (no tombstones), so a table that
+//! churns through millions of ids never slows down: every run is exactly what inserting the
+//! present entries would have built.
+//!
+//! Why not a general hash map: `hashbrown` probes groups of 16 control bytes with SIMD, which
+//! pays off for large keys and high loads; here the key is a `u64` already at hand and the
+//! table is sparse, so a multiply and a slot read or two is the whole lookup, and removing an
+//! order (which the book does by order number, after a fill or a cancel) needs one hash.
+//!
+//! Invariant: for every entry at position `p` with home `h = hash & mask`, every slot from
+//! `h` to `p` (cyclically) is occupied. Lookups rely on it to stop at the first empty slot;
+//! insertion keeps it trivially, and removal restores it by the backward shift.
+
+use std::hash::BuildHasher;
+
+use hashbrown::DefaultHashBuilder;
+
+/// The order number of an empty slot (the slab never gives it out).
+const EMPTY: u32 = u32::MAX;
+
+/// The smallest table: 16 slots.
+const MIN_SLOTS: usize = 16;
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    order: u32,
+    /// The low 32 bits of the id's hash: the home slot of any table up to 2^32 slots.
+    hash: u32,
+}
+
+const VACANT: Slot = Slot { order: EMPTY, hash: 0 };
+
+#[derive(Clone, Debug)]
+pub(crate) struct IdIndex {
+    /// The length is a power of two, at least twice `len`.
+    slots: Vec<Slot>,
+    len: usize,
+    /// Randomly seeded per table, so ids chosen to collide in one process do not collide in
+    /// another.
+    hasher: DefaultHashBuilder,
+}
+
+impl Default for IdIndex {
+    fn default() -> Self {
+        IdIndex { slots: vec![VACANT; MIN_SLOTS], len: 0, hasher: DefaultHashBuilder::default() }
+    }
+}
+
+impl IdIndex {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    fn hash(&self, id: u64) -> u32 {
+        self.hasher.hash_one(id) as u32
+    }
+
+    /// The order number whose id is `id`.
+    pub(crate) fn find(&self, id: u64, id_of: impl Fn(u32) -> u64) -> Option<u32> {
+        let hash = self.hash(id);
+        let mask = self.mask();
+        let mut at = hash as usize & mask;
+        loop {
+            let slot = self.slots[at];
+            if slot.order == EMPTY {
+                return None;
+            }
+            if slot.hash == hash && id_of(slot.order) == id {
+                return Some(slot.order);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Adds `order`, whose id is `id` and not in the table yet.
+    pub(crate) fn insert(&mut self, id: u64, order: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let hash = self.hash(id);
+        self.place(Slot { order, hash });
+        self.len += 1;
+    }
+
+    /// Puts `slot` in the first empty slot of its run.
+    fn place(&mut self, slot: Slot) {
+        let mask = self.mask();
+        let mut at = slot.hash as usize & mask;
+        while self.slots[at].order != EMPTY {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = slot;
+    }
+
+    fn grow(&mut self) {
+        let doubled = vec![VACANT; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        for slot in old.into_iter().filter(|slot| slot.order != EMPTY) {
+            self.place(slot);
+        }
+    }
+
+    /// Removes `order`, whose id is `id`. Nothing happens if it is not in the table.
+    pub(crate) fn remove(&mut self, id: u64, order: u32) {
+        let mask = self.mask();
+        let mut hole = self.hash(id) as usize & mask;
+        loop {
+            match self.slots[hole].order {
+                EMPTY => return,
+                found if found == order => break,
+                _ => hole = (hole + 1) & mask,
+            }
+        }
+        self.len -= 1;
+        // Backward shift: an entry later in the run moves into the hole unless its home lies
+        // cyclically after the hole (moving it would put it before its home).
+        let mut next = (hole + 1) & mask;
+        loop {
+            let moving = self.slots[next];
+            if moving.order == EMPTY {
+                break;
+            }
+            let home = moving.hash as usize & mask;
+            if (next.wrapping_sub(home) & mask) >= (next.wrapping_sub(hole) & mask) {
+                self.slots[hole] = moving;
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        self.slots[hole] = VACANT;
+    }
+
+    /// Number of slots.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    /// Checks the module's invariant and that every entry is found where it is.
+    fn check(index: &IdIndex, ids: &HashMap<u32, u64>) {
+        let mask = index.mask();
+        let mut count = 0;
+        for (at, order) in index.slots.iter().enumerate() {
+            if order.order == EMPTY {
+                continue;
+            }
+            count += 1;
+            assert_eq!(order.hash, index.hash(ids[&order.order]));
+            let mut p = order.hash as usize & mask;
+            while p != at {
+                assert_ne!(index.slots[p].order, EMPTY, "hole between home and entry");
+                p = (p + 1) & mask;
+            }
+        }
+        assert_eq!(count, index.len());
+        assert!(index.len() * 2 <= index.capacity());
+    }
+
+    proptest! {
+        /// Against a `HashMap`: inserts and removals in any order, ids from a small range so
+        /// that runs collide and wrap around the end of the table.
+        #[test]
+        fn behaves_like_a_map(ops in prop::collection::vec((any::<bool>(), 0u64..64), 1..400)) {
+            let mut index = IdIndex::default();
+            // order number -> id (the order slab), and id -> order number (the model)
+            let mut slab: HashMap<u32, u64> = HashMap::new();
+            let mut model: HashMap<u64, u32> = HashMap::new();
+            let mut next = 0u32;
+            for (insert, id) in ops {
+                match (insert, model.get(&id).copied()) {
+                    (true, None) => {
+                        slab.insert(next, id);
+                        index.insert(id, next);
+                        model.insert(id, next);
+                        next += 1;
+                    }
+                    (false, Some(order)) => {
+                        index.remove(id, order);
+                        model.remove(&id);
+                        slab.remove(&order);
+                    }
+                    _ => {}
+                }
+                check(&index, &slab);
+                for probe in 0u64..64 {
+                    prop_assert_eq!(index.find(probe, |o| slab[&o]), model.get(&probe).copied());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_million_ids_in_and_out_leave_an_empty_table_that_still_finds_nothing() {
+        let ids: Vec<u64> =
+            (0..1_000_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+        let mut index = IdIndex::default();
+        for (order, &id) in ids.iter().enumerate() {
+            index.insert(id, order as u32);
+        }
+        assert_eq!(index.capacity(), 1 << 21);
+        for (order, &id) in ids.iter().enumerate().step_by(3) {
+            assert_eq!(index.find(id, |o| ids[o as usize]), Some(order as u32));
+        }
+        for (order, &id) in ids.iter().enumerate() {
+            index.remove(id, order as u32);
+        }
+        assert_eq!(index.len(), 0);
+        assert!(index.slots.iter().all(|s| s.order == EMPTY));
+    }
+}
