@@ -46,6 +46,7 @@ pub mod snapshot;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod types;
+mod varint;
 pub mod workload;
 
 pub use crate::book::{LevelView, OrderBook, OrderView, RestingOrder};
