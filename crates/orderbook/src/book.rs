@@ -202,6 +202,8 @@ impl OrderBook {
         self.check_tracked_risk(account, released, order)
     }
 
+    /// The checks proper, kept out of line so that a book without limits (the common case)
+    /// pays one branch for them.
     #[inline(never)]
     fn check_tracked_risk(
         &self,

@@ -25,8 +25,8 @@
 //! ```
 //!
 //! Most commands in a book's flow are a few ticks from the last price and one sequence number
-//! after the last command, so differences are one or two bytes, and a command takes 5 to 12
-//! bytes instead of 17 to 43 with fixed-width fields: less to write, to checksum and for the
+//! after the last command, so differences are one or two bytes, and a command of the published
+//! workload takes 5 to 12 bytes instead of 17 to 43 with fixed-width fields: less to write, to checksum and for the
 //! disk to absorb. The differences restart in every record, so each record decodes alone,
 //! which torn-tail recovery needs.
 //!
