@@ -217,14 +217,19 @@ fn seal(out: &mut [u8], start: usize) {
     header[8..12].copy_from_slice(&check.to_le_bytes());
 }
 
+/// Takes one byte from the front of `b`.
+fn take_byte(b: &mut &[u8]) -> Result<u8, &'static str> {
+    let (&byte, rest) = b.split_first().ok_or("command cut short by the record's end")?;
+    *b = rest;
+    Ok(byte)
+}
+
 /// Decodes one command from the front of `b`, a checked record body, advancing it.
 fn decode_command(b: &mut &[u8], record: &mut Context) -> Result<Command, &'static str> {
-    let (&head, rest) = b.split_first().ok_or("command cut short by the record's end")?;
-    *b = rest;
+    let head = take_byte(b)?;
     match head & 3 {
         NEW => {
-            let (&stp, rest) = b.split_first().ok_or("command cut short by the record's end")?;
-            *b = rest;
+            let stp = take_byte(b)?;
             if head & 0x80 != 0 {
                 return Err("bad flags");
             }

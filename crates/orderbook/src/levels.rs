@@ -209,6 +209,8 @@ impl Levels {
     /// The caller guarantees that `id` is not resting and `qty > 0`.
     pub(crate) fn push_back(&mut self, new: Resting) -> u32 {
         debug_assert!(new.qty > 0 && self.find(new.id).is_none());
+        // The ladder by field rather than through `side_mut`, so that the closure may borrow
+        // the level slab while the ladder is borrowed.
         let ladder = match new.side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
