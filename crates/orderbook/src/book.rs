@@ -8,6 +8,7 @@
 
 use crate::config::{Config, ModifyPolicy};
 use crate::event::{CancelReason, Event, RejectReason};
+use crate::index::IdHash;
 use crate::levels::{BookChange, Levels, Order, Resting};
 use crate::risk::{self, Exposure, Exposures, Proposed};
 use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
@@ -61,6 +62,7 @@ fn view(o: &Order, price: i64) -> OrderView {
 struct Taker {
     seq: u64,
     id: u64,
+    hash: IdHash,
     account: u32,
     side: Side,
     /// As reported: `None` for a market order.
@@ -146,12 +148,13 @@ impl OrderBook {
 
     fn new_order(&mut self, order: NewOrder, events: &mut Vec<Event>) {
         let NewOrder { seq, id, side, price, qty, .. } = order;
-        let limit = match self.admit(&order) {
-            Ok(limit) => limit,
+        let (limit, hash) = match self.admit(&order) {
+            Ok(admitted) => admitted,
             Err(reason) => return events.push(Event::Rejected { seq, id, reason }),
         };
         events.push(Event::Accepted { seq, side, id, price, qty });
-        let taker = Taker { seq, id, account: order.account, side, price, limit, stp: order.stp };
+        let account = order.account;
+        let taker = Taker { seq, id, hash, account, side, price, limit, stp: order.stp };
         if order.tif == TimeInForce::Fok && self.fillable(&taker, qty) < qty {
             let reason = CancelReason::FillOrKill;
             return events.push(Event::Cancelled { seq, side, id, price, reason });
@@ -161,15 +164,16 @@ impl OrderBook {
     }
 
     /// Validation and risk checks for a new order; on success, the worst price it may trade
-    /// at.
-    fn admit(&self, order: &NewOrder) -> Result<i64, RejectReason> {
+    /// at and its id's hash.
+    fn admit(&self, order: &NewOrder) -> Result<(i64, IdHash), RejectReason> {
         if order.qty == 0 {
             return Err(RejectReason::ZeroQuantity);
         }
         if order.post_only && (order.price.is_none() || order.tif != TimeInForce::Gtc) {
             return Err(RejectReason::InvalidOrder);
         }
-        if self.levels.find(order.id).is_some() {
+        let (hash, resting) = self.levels.probe(order.id);
+        if resting.is_some() {
             return Err(RejectReason::DuplicateId);
         }
         let proposed = Proposed { side: order.side, price: order.price, qty: order.qty };
@@ -184,7 +188,7 @@ impl OrderBook {
         if order.post_only && self.would_take(order.side, limit) {
             return Err(RejectReason::WouldTake);
         }
-        Ok(limit)
+        Ok((limit, hash))
     }
 
     /// Risk checks for `account`, with `released` taken off its exposure (the old version of
@@ -219,9 +223,7 @@ impl OrderBook {
     }
 
     fn would_take(&self, side: Side, limit: i64) -> bool {
-        self.levels
-            .best(side.opposite())
-            .is_some_and(|level| side.crosses(limit, self.levels.level(level).price))
+        self.levels.best(side.opposite()).is_some_and(|(best, _)| side.crosses(limit, best))
     }
 
     /// How much of `want` the taker could fill now, for fill-or-kill. Self-trade prevention
@@ -258,7 +260,13 @@ impl OrderBook {
         events: &mut Vec<Event>,
     ) {
         let (seq, id, side) = (taker.seq, taker.id, taker.side);
-        match self.match_against(&taker, qty, events) {
+        // Most orders do not cross: they skip the matching loop.
+        let outcome = if self.would_take(side, taker.limit) {
+            self.match_against(&taker, qty, events)
+        } else {
+            Outcome::Left(qty)
+        };
+        match outcome {
             Outcome::Killed => {}
             Outcome::Left(0) => events.push(Event::Done { seq, id }),
             Outcome::Left(left) if rests => {
@@ -267,6 +275,7 @@ impl OrderBook {
                 let account = taker.account;
                 self.levels.push_back(Resting {
                     id,
+                    hash: taker.hash,
                     side,
                     price,
                     qty: left,
@@ -286,14 +295,18 @@ impl OrderBook {
     }
 
     /// Fills against the best opposite levels while they cross the taker's limit.
+    ///
+    /// Out of line: most orders never come here (`execute` asks `would_take` first), and
+    /// inlined, the loop would widen the frame of every command that does not trade.
+    #[inline(never)]
     fn match_against(&mut self, taker: &Taker, mut qty: u64, events: &mut Vec<Event>) -> Outcome {
         let (seq, side) = (taker.seq, taker.side);
         while qty > 0 {
-            let Some(level) = self.levels.best(side.opposite()) else { break };
-            let level = *self.levels.level(level);
-            if !side.crosses(taker.limit, level.price) {
+            let Some((price, level)) = self.levels.best(side.opposite()) else { break };
+            if !side.crosses(taker.limit, price) {
                 break;
             }
+            let level = *self.levels.level(level);
             let at = level.head;
             let maker = *self.levels.order(at);
             if maker.account == taker.account && taker.stp != SelfTradePrevention::Allow {
@@ -379,8 +392,7 @@ impl OrderBook {
 
     /// Takes resting order `at` off the book and reports it cancelled.
     fn cancel_resting(&mut self, seq: u64, at: u32, reason: CancelReason, events: &mut Vec<Event>) {
-        let price = self.levels.price_of(at);
-        let order = self.levels.remove(at);
+        let (order, price) = self.levels.remove(at);
         if self.tracking {
             self.exposures.closed(order.account, order.side, order.qty);
         }
@@ -447,6 +459,7 @@ impl OrderBook {
         let taker = Taker {
             seq,
             id,
+            hash: old.hash,
             account: old.account,
             side,
             price: Some(price),
@@ -459,8 +472,8 @@ impl OrderBook {
 
     /// The best price on `side` and the total quantity there.
     pub fn best(&self, side: Side) -> Option<(i64, u64)> {
-        let level = self.levels.level(self.levels.best(side)?);
-        Some((level.price, level.total))
+        let (price, level) = self.levels.best(side)?;
+        Some((price, self.levels.level(level).total))
     }
 
     /// A resting order.

@@ -7,6 +7,9 @@
 //! the table; and removal and growth know every entry's home slot without reading or hashing
 //! any id. The table is kept at most half full, so probe runs stay short.
 //!
+//! An id is hashed once in its life: the book hashes it when the order arrives (for the
+//! duplicate check), keeps the hash in the order, and passes it back to insert and remove.
+//!
 //! ```text
 //!   hash(id) & mask ─► [ 7 | 3 | 12 | ∅ | ∅ | 5 | ∅ | ...]     ∅ = EMPTY
 //!                        └── a run: probing stops at the first ∅
@@ -19,7 +22,7 @@
 //! Why not a general hash map: `hashbrown` probes groups of 16 control bytes with SIMD, which
 //! pays off for large keys and high loads; here the key is a `u64` already at hand and the
 //! table is sparse, so a multiply and a slot read or two is the whole lookup, and removing an
-//! order (which the book does by order number, after a fill or a cancel) needs one hash.
+//! order (which the book does by order number, after a fill or a cancel) hashes nothing.
 //!
 //! Invariant: for every entry at position `p` with home `h = hash & mask`, every slot from
 //! `h` to `p` (cyclically) is occupied. Lookups rely on it to stop at the first empty slot;
@@ -41,6 +44,10 @@ struct Slot {
     /// The low 32 bits of the id's hash: the home slot of any table up to 2^32 slots.
     hash: u32,
 }
+
+/// An id's hash in one table (the table's seed is in it, so it means nothing elsewhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IdHash(u32);
 
 const VACANT: Slot = Slot { order: EMPTY, hash: 0 };
 
@@ -69,13 +76,19 @@ impl IdIndex {
         self.slots.len() - 1
     }
 
-    fn hash(&self, id: u64) -> u32 {
-        self.hasher.hash_one(id) as u32
+    /// The hash of `id` in this table. The book computes it once per command and keeps it
+    /// with the order, so that inserting and removing never hash again.
+    pub(crate) fn hash(&self, id: u64) -> IdHash {
+        IdHash(self.hasher.hash_one(id) as u32)
     }
 
-    /// The order number whose id is `id`.
-    pub(crate) fn find(&self, id: u64, id_of: impl Fn(u32) -> u64) -> Option<u32> {
-        let hash = self.hash(id);
+    /// The order number whose id is `id`, which hashes to `hash`.
+    pub(crate) fn find(
+        &self,
+        id: u64,
+        IdHash(hash): IdHash,
+        id_of: impl Fn(u32) -> u64,
+    ) -> Option<u32> {
         let mask = self.mask();
         let mut at = hash as usize & mask;
         loop {
@@ -90,12 +103,11 @@ impl IdIndex {
         }
     }
 
-    /// Adds `order`, whose id is `id` and not in the table yet.
-    pub(crate) fn insert(&mut self, id: u64, order: u32) {
+    /// Adds `order`, whose id hashes to `hash` and is not in the table yet.
+    pub(crate) fn insert(&mut self, IdHash(hash): IdHash, order: u32) {
         if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        let hash = self.hash(id);
         self.place(Slot { order, hash });
         self.len += 1;
     }
@@ -118,10 +130,10 @@ impl IdIndex {
         }
     }
 
-    /// Removes `order`, whose id is `id`. Nothing happens if it is not in the table.
-    pub(crate) fn remove(&mut self, id: u64, order: u32) {
+    /// Removes `order`, whose id hashes to `hash`. Nothing happens if it is not in the table.
+    pub(crate) fn remove(&mut self, IdHash(hash): IdHash, order: u32) {
         let mask = self.mask();
-        let mut hole = self.hash(id) as usize & mask;
+        let mut hole = hash as usize & mask;
         loop {
             match self.slots[hole].order {
                 EMPTY => return,
@@ -170,7 +182,7 @@ mod tests {
                 continue;
             }
             count += 1;
-            assert_eq!(order.hash, index.hash(ids[&order.order]));
+            assert_eq!(IdHash(order.hash), index.hash(ids[&order.order]));
             let mut p = order.hash as usize & mask;
             while p != at {
                 assert_ne!(index.slots[p].order, EMPTY, "hole between home and entry");
@@ -195,12 +207,12 @@ mod tests {
                 match (insert, model.get(&id).copied()) {
                     (true, None) => {
                         slab.insert(next, id);
-                        index.insert(id, next);
+                        index.insert(index.hash(id), next);
                         model.insert(id, next);
                         next += 1;
                     }
                     (false, Some(order)) => {
-                        index.remove(id, order);
+                        index.remove(index.hash(id), order);
                         model.remove(&id);
                         slab.remove(&order);
                     }
@@ -208,7 +220,10 @@ mod tests {
                 }
                 check(&index, &slab);
                 for probe in 0u64..64 {
-                    prop_assert_eq!(index.find(probe, |o| slab[&o]), model.get(&probe).copied());
+                    prop_assert_eq!(
+                        index.find(probe, index.hash(probe), |o| slab[&o]),
+                        model.get(&probe).copied()
+                    );
                 }
             }
         }
@@ -220,14 +235,14 @@ mod tests {
             (0..1_000_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
         let mut index = IdIndex::default();
         for (order, &id) in ids.iter().enumerate() {
-            index.insert(id, order as u32);
+            index.insert(index.hash(id), order as u32);
         }
         assert_eq!(index.capacity(), 1 << 21);
         for (order, &id) in ids.iter().enumerate().step_by(3) {
-            assert_eq!(index.find(id, |o| ids[o as usize]), Some(order as u32));
+            assert_eq!(index.find(id, index.hash(id), |o| ids[o as usize]), Some(order as u32));
         }
         for (order, &id) in ids.iter().enumerate() {
-            index.remove(id, order as u32);
+            index.remove(index.hash(id), order as u32);
         }
         assert_eq!(index.len(), 0);
         assert!(index.slots.iter().all(|s| s.order == EMPTY));

@@ -34,6 +34,11 @@ impl Ladder {
         }
     }
 
+    /// The price a key stands for (the complement is its own inverse).
+    fn price(&self, key: i64) -> i64 {
+        self.key(key)
+    }
+
     /// Where `price` is (`Ok`) or would go (`Err`). Most lookups are for prices near the
     /// top, so the last few rungs are scanned first; the rest is a binary search.
     fn search(&self, price: i64) -> Result<usize, usize> {
@@ -56,9 +61,10 @@ impl Ladder {
         self.rungs.len()
     }
 
-    /// The best level.
-    pub(crate) fn best(&self) -> Option<u32> {
-        self.rungs.last().map(|&(_, level)| level)
+    /// The best price and its level. The price comes from the rung, so that asking whether
+    /// an order crosses reads no level.
+    pub(crate) fn best(&self) -> Option<(i64, u32)> {
+        self.rungs.last().map(|&(key, level)| (self.price(key), level))
     }
 
     pub(crate) fn get(&self, price: i64) -> Option<u32> {
@@ -83,8 +89,16 @@ impl Ladder {
     }
 
     pub(crate) fn remove(&mut self, price: i64) {
-        if let Ok(i) = self.search(price) {
-            self.rungs.remove(i);
+        match self.search(price) {
+            // The top rung, the usual case: no elements to move (`Vec::remove` would still
+            // call `memmove` for none).
+            Ok(i) if i + 1 == self.rungs.len() => {
+                self.rungs.pop();
+            }
+            Ok(i) => {
+                self.rungs.remove(i);
+            }
+            Err(_) => {}
         }
     }
 
@@ -125,9 +139,9 @@ mod tests {
         assert_eq!(ask_prices, [i64::MIN, -3, 0, 5, i64::MAX]);
         let bid_prices: Vec<i64> = bids.prices().map(|(p, _)| p).collect();
         assert_eq!(bid_prices, [i64::MAX, 5, 0, -3, i64::MIN]);
-        assert_eq!((asks.best(), bids.best()), (Some(1), Some(3)));
+        assert_eq!((asks.best(), bids.best()), (Some((i64::MIN, 1)), Some((i64::MAX, 3))));
         asks.remove(i64::MIN);
-        assert_eq!(asks.best(), Some(2));
+        assert_eq!(asks.best(), Some((-3, 2)));
         assert_eq!(asks.get(5), Some(0));
         assert_eq!(asks.get(6), None);
     }

@@ -26,7 +26,7 @@
 //! - a level's `total` is the sum of its orders' quantities, all of which are > 0;
 //! - every live order is in exactly one queue, its level's, and in the index under its id.
 
-use crate::index::IdIndex;
+use crate::index::{IdHash, IdIndex};
 use crate::ladder::Ladder;
 use crate::types::{SelfTradePrevention, Side};
 
@@ -44,10 +44,15 @@ pub(crate) struct Order {
     /// The level it waits in.
     pub(crate) level: u32,
     pub(crate) account: u32,
+    /// Its id's hash in the index (in what would otherwise be padding).
+    pub(crate) hash: IdHash,
     pub(crate) side: Side,
     pub(crate) stp: SelfTradePrevention,
     pub(crate) post_only: bool,
 }
+
+// The memory budget per resting order counts on this size.
+const _: () = assert!(std::mem::size_of::<Order>() == 40);
 
 /// One price on one side: a FIFO queue of orders.
 #[derive(Clone, Copy, Debug)]
@@ -65,6 +70,8 @@ pub(crate) struct Level {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Resting {
     pub(crate) id: u64,
+    /// From [`Levels::probe`].
+    pub(crate) hash: IdHash,
     pub(crate) side: Side,
     pub(crate) price: i64,
     pub(crate) qty: u64,
@@ -146,8 +153,15 @@ impl Levels {
 
     /// The order number of the resting order `id`.
     pub(crate) fn find(&self, id: u64) -> Option<u32> {
+        self.probe(id).1
+    }
+
+    /// The hash of `id` (what [`Resting::hash`] wants) and the order number of the resting
+    /// order `id`.
+    pub(crate) fn probe(&self, id: u64) -> (IdHash, Option<u32>) {
+        let hash = self.index.hash(id);
         let orders = &self.orders;
-        self.index.find(id, |at| orders[at as usize].id)
+        (hash, self.index.find(id, hash, |at| orders[at as usize].id))
     }
 
     pub(crate) fn order(&self, at: u32) -> &Order {
@@ -163,8 +177,8 @@ impl Levels {
         self.levels[self.orders[at as usize].level as usize].price
     }
 
-    /// The best level on `side`.
-    pub(crate) fn best(&self, side: Side) -> Option<u32> {
+    /// The best price on `side` and its level.
+    pub(crate) fn best(&self, side: Side) -> Option<(i64, u32)> {
         self.side(side).best()
     }
 
@@ -208,7 +222,7 @@ impl Levels {
     /// Appends an order to the back of its level's queue, creating the level if needed.
     /// The caller guarantees that `id` is not resting and `qty > 0`.
     pub(crate) fn push_back(&mut self, new: Resting) -> u32 {
-        debug_assert!(new.qty > 0 && self.find(new.id).is_none());
+        debug_assert!(new.qty > 0 && self.probe(new.id) == (new.hash, None));
         // The ladder by field rather than through `side_mut`, so that the closure may borrow
         // the level slab while the ladder is borrowed.
         let ladder = match new.side {
@@ -226,6 +240,7 @@ impl Levels {
             next: NIL,
             level,
             account: new.account,
+            hash: new.hash,
             side: new.side,
             stp: new.stp,
             post_only: new.post_only,
@@ -244,38 +259,37 @@ impl Levels {
             let (id, side, price, qty) = (new.id, new.side, new.price, new.qty);
             changes.push(BookChange { id, side, price, qty });
         }
-        self.index.insert(new.id, at);
+        self.index.insert(new.hash, at);
         at
     }
 
-    /// Takes a resting order off the book; its level goes if it empties.
-    pub(crate) fn remove(&mut self, at: u32) -> Order {
+    /// Takes a resting order off the book and returns it with its price; its level goes if
+    /// it empties.
+    pub(crate) fn remove(&mut self, at: u32) -> (Order, i64) {
         let order = self.orders[at as usize];
-        self.index.remove(order.id, at);
-        if order.prev == NIL {
-            self.levels[order.level as usize].head = order.next;
-        } else {
-            self.orders[order.prev as usize].next = order.next;
-        }
-        if order.next == NIL {
-            self.levels[order.level as usize].tail = order.prev;
-        } else {
-            self.orders[order.next as usize].prev = order.prev;
-        }
+        self.index.remove(order.hash, at);
+        let Order { prev, next, .. } = order;
         let level = &mut self.levels[order.level as usize];
+        match prev {
+            NIL => level.head = next,
+            prev => self.orders[prev as usize].next = next,
+        }
+        match next {
+            NIL => level.tail = prev,
+            next => self.orders[next as usize].prev = prev,
+        }
         level.total -= order.qty;
         level.count -= 1;
+        let price = level.price;
         if level.count == 0 {
-            let price = level.price;
             self.side_mut(order.side).remove(price);
             self.free_levels.push(order.level);
         }
         self.free_orders.push(at);
         if let Some(changes) = &mut self.changes {
-            let price = self.levels[order.level as usize].price;
             changes.push(BookChange { id: order.id, side: order.side, price, qty: 0 });
         }
-        order
+        (order, price)
     }
 
     /// Lowers a resting order's quantity by `by`, which is less than what it has: it stays

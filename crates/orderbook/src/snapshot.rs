@@ -159,12 +159,13 @@ pub fn restore(bytes: &[u8], config: Config) -> Result<OrderBook, SnapshotError>
             return Err(invalid(format!("order {n} (id {id}) is out of priority order")));
         }
         previous = Some((side, price));
-        if book.levels.find(id).is_some() {
+        let (hash, resting) = book.levels.probe(id);
+        if resting.is_some() {
             return Err(invalid(format!("order id {id} appears twice")));
         }
         let account = u32_at(r, 24);
         let post_only = r[30] == 1;
-        book.levels.push_back(Resting { id, side, price, qty, account, stp, post_only });
+        book.levels.push_back(Resting { id, hash, side, price, qty, account, stp, post_only });
     }
     if let (Some((bid, _)), Some((ask, _))) = (book.best(Side::Buy), book.best(Side::Sell))
         && bid >= ask
