@@ -5,7 +5,17 @@
 //! read it). The stored hash bits do two jobs: a lookup compares them before it reads an
 //! order, so a miss (the common case for a new order's duplicate-id check) touches nothing but
 //! the table; and removal and growth know every entry's home slot without reading or hashing
-//! any id. The table is kept at most half full, so probe runs stay short.
+//! any id.
+//!
+//! How full: probe runs must stay short, and above all of predictable length, because every
+//! step is a branch the processor guesses. A table kept at most a quarter full ends almost
+//! every lookup, insertion and removal at the first slot it reads; at half full, runs of two
+//! or three are common and their ends are mispredicted branches. On the benchmark workload
+//! (a few thousand resting orders) the quarter-full table makes the whole engine about 14%
+//! faster. It also costs twice the memory, which matters only when the table is large, and
+//! then cache misses cost more than branches: so tables up to 2^15 slots (256 KB, in the L2
+//! cache of current processors) are kept at most a quarter full and larger ones at most half
+//! full, which keeps a book of a million resting orders near 16 bytes of index per order.
 //!
 //! An id is hashed once in its life: the book hashes it when the order arrives (for the
 //! duplicate check), keeps the hash in the order, and passes it back to insert and remove.
@@ -38,6 +48,10 @@ const EMPTY: u32 = u32::MAX;
 /// The smallest table: 16 slots.
 const MIN_SLOTS: usize = 16;
 
+/// Tables up to this many slots (256 KB) are kept at most a quarter full, larger ones at most
+/// half full. See the module docs.
+const SPARSE_UP_TO: usize = 1 << 15;
+
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     order: u32,
@@ -53,7 +67,7 @@ const VACANT: Slot = Slot { order: EMPTY, hash: 0 };
 
 #[derive(Clone, Debug)]
 pub(crate) struct IdIndex {
-    /// The length is a power of two, at least twice `len`.
+    /// The length is a power of two; `len` is at most `max_len` of it.
     slots: Vec<Slot>,
     len: usize,
     /// Randomly seeded per table, so ids chosen to collide in one process do not collide in
@@ -70,6 +84,11 @@ impl Default for IdIndex {
 impl IdIndex {
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// How many entries a table of `slots` slots may hold.
+    fn max_len(slots: usize) -> usize {
+        if slots <= SPARSE_UP_TO { slots / 4 } else { slots / 2 }
     }
 
     fn mask(&self) -> usize {
@@ -105,7 +124,7 @@ impl IdIndex {
 
     /// Adds `order`, whose id hashes to `hash` and is not in the table yet.
     pub(crate) fn insert(&mut self, IdHash(hash): IdHash, order: u32) {
-        if (self.len + 1) * 2 > self.slots.len() {
+        if self.len + 1 > Self::max_len(self.slots.len()) {
             self.grow();
         }
         self.place(Slot { order, hash });
@@ -190,7 +209,7 @@ mod tests {
             }
         }
         assert_eq!(count, index.len());
-        assert!(index.len() * 2 <= index.capacity());
+        assert!(index.len() <= IdIndex::max_len(index.capacity()));
     }
 
     proptest! {
