@@ -249,6 +249,24 @@ mod tests {
     }
 
     #[test]
+    fn small_tables_stay_a_quarter_full_and_large_ones_half_full() {
+        let mut index = IdIndex::default();
+        let mut grown_at = Vec::new();
+        for order in 0..40_000u32 {
+            let slots = index.capacity();
+            index.insert(index.hash(u64::from(order)), order);
+            if index.capacity() != slots {
+                grown_at.push((index.len(), index.capacity()));
+            }
+        }
+        // Up to 2^15 slots, a table grows when it would pass a quarter full; the first table
+        // past that may fill to a half.
+        assert!(grown_at.contains(&(4 * 1024 + 1, 1 << 15)));
+        assert!(grown_at.contains(&(8 * 1024 + 1, 1 << 16)));
+        assert!(grown_at.contains(&(32 * 1024 + 1, 1 << 17)));
+    }
+
+    #[test]
     fn a_million_ids_in_and_out_leave_an_empty_table_that_still_finds_nothing() {
         let ids: Vec<u64> =
             (0..1_000_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
