@@ -115,11 +115,7 @@ impl Ladder {
 
     /// (price, level number), best first.
     pub(crate) fn prices(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
-        let side = self.side;
-        self.rungs
-            .iter()
-            .rev()
-            .map(move |&(key, level)| (if side == Side::Buy { key } else { !key }, level))
+        self.rungs.iter().rev().map(|&(key, level)| (self.price(key), level))
     }
 }
 
