@@ -2,10 +2,10 @@
 //!
 //! The parser resolves names while it builds the tree (see the `resolver` module), so
 //! every variable use arrives here with its [`Place`]: a global slot, or a local addressed in
-//! the two ways the two engines need. The tree-walker keeps one environment per scope, as jlox
-//! does, and finds a local `hops` environments out at position `index`. The bytecode VM keeps
-//! locals in stack slots per function and reaches enclosing functions' locals through
-//! upvalues, as clox does; [`VmPlace`] says which.
+//! two ways. jlox's: the declaration is `hops` scopes out, at position `index` there (the
+//! tree-walker's lowering follows these to give each local a frame slot or a shared cell). The
+//! bytecode VM's: a stack slot of the running function, or an upvalue reaching an enclosing
+//! function's local, as clox does; [`VmPlace`] says which.
 //!
 //! Identifiers and string literals are interned into [`Symbol`]s. A global variable's slot is
 //! its name's symbol, so globals need no hashing at run time in either engine.
@@ -74,9 +74,9 @@ pub enum Place {
     Global,
     /// A local of some enclosing scope.
     Local {
-        /// Tree-walker: how many environments out from the current one.
+        /// jlox's view: how many scopes out from the current one the declaration is.
         hops: u16,
-        /// Tree-walker: position in that environment.
+        /// jlox's view: its position among that scope's locals.
         index: u16,
         /// VM: a stack slot of the running function or one of its upvalues.
         vm: VmPlace,
@@ -244,8 +244,11 @@ pub struct Function {
     pub arity: u8,
     /// The body's statements, in the same scope as the parameters.
     pub body: Vec<Stmt>,
-    /// Tree-walker: size of the call environment (parameters plus the body's own locals).
-    pub env_size: u16,
+    /// The function's own scope: its parameters, then the body's top-level locals.
+    pub scope: Scope,
+    /// Methods: whether a function nested in this one uses `this` (so the tree-walker must
+    /// keep the receiver where the closure can reach it).
+    pub this_captured: bool,
     /// VM: the variables this function's closures capture from enclosing functions.
     pub captures: Vec<Capture>,
     /// The line of the name.
@@ -300,13 +303,12 @@ pub enum Stmt {
     Class(Box<Class>),
 }
 
-/// The locals a block declares, for both engines' scope exits.
+/// The locals a scope declares, in order, for both engines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
-    /// Tree-walker: size of the block's environment; 0 means the block creates none.
-    pub env_size: u16,
-    /// VM: for each local the block declares, in order, whether a closure captured it (so
-    /// leaving the block must close an upvalue rather than just pop).
+    /// For each local the scope declares, in order, whether a function nested in the one that
+    /// declares it uses it. The VM must then close an upvalue when the scope ends rather than
+    /// just pop; the tree-walker keeps such a local in a shared cell instead of a frame slot.
     pub captured: Vec<bool>,
 }
 

@@ -331,10 +331,11 @@ impl<'s> Parser<'s> {
         let name = self.symbol(name_token);
         self.resolver.begin_function(kind);
         let body = self.function_rest(noun);
-        let (env_size, captures) = self.resolver.end_function();
+        let (scope, captures, this_captured) = self.resolver.end_function();
         let (arity, body) = body?;
         let end = self.previous.start;
-        Ok(Function { name, kind, arity, body, env_size, captures, line: name_token.line, end })
+        let line = name_token.line;
+        Ok(Function { name, kind, arity, body, scope, this_captured, captures, line, end })
     }
 
     fn function_rest(&mut self, noun: &str) -> PResult<(u8, Vec<Stmt>)> {

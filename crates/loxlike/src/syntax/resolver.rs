@@ -10,7 +10,7 @@
 //! The resolver tracks two views of the same scopes at once:
 //!
 //! ```text
-//!   scopes (tree-walker environments)        functions (VM frames)
+//!   scopes (jlox's environments)             functions (VM frames)
 //!   ┌────────────────────────────┐           ┌──────────────────────────────────┐
 //!   │ block   { b }       level 1│──────────▶│ 1: f   slots [fn, a, b] captures │
 //!   │ fun f   { a }       level 1│           │ 0: script  slots [script, ...]   │
@@ -18,9 +18,11 @@
 //!   └────────────────────────────┘
 //! ```
 //!
-//! The tree-walker finds a local `hops` environments out; the VM finds it in its own stack
+//! A use names its declaration as `hops` scopes out, position `index` (jlox's view, which the
+//! tree-walker's lowering turns into homes of its own); the VM finds it in its own stack
 //! slots if the scope belongs to the running function, or else through a chain of upvalues, one
-//! per function boundary crossed (clox's `resolveUpvalue`). Invariant: every scope on the stack
+//! per function boundary crossed (clox's `resolveUpvalue`). Both views mark a local *captured*
+//! when a function nested in its own uses it. Invariant: every scope on the stack
 //! belongs to the function at its `level`, and levels never decrease going inwards.
 
 use super::ast::{Capture, FunctionKind, Place, Scope, Symbol, VmPlace};
@@ -30,7 +32,7 @@ use crate::diag::Dialect;
 pub const MAX_LOCALS: usize = 256;
 /// Upvalues per closure in clox.
 pub const MAX_UPVALUES: usize = 256;
-/// Locals per environment in the tree-walker (jlox has no limit; indices here are 16 bits).
+/// Locals per scope in the jlox dialect (jlox has no limit; indices here are 16 bits).
 pub const MAX_ENV_SLOTS: usize = u16::MAX as usize;
 
 struct Local {
@@ -68,6 +70,8 @@ struct FunctionState {
     captures: Vec<Capture>,
     /// Stack slots in use, counting slot 0 (the callee, or `this` in a method).
     slots_in_use: usize,
+    /// Whether a function nested in this method uses `this`.
+    this_captured: bool,
 }
 
 /// What kind of class body the parser is in, for `this` and `super` checks.
@@ -92,7 +96,12 @@ pub(crate) struct Resolver {
 
 impl Resolver {
     pub(crate) fn new(dialect: Dialect) -> Self {
-        let script = FunctionState { owner: Owner::Script, captures: Vec::new(), slots_in_use: 1 };
+        let script = FunctionState {
+            owner: Owner::Script,
+            captures: Vec::new(),
+            slots_in_use: 1,
+            this_captured: false,
+        };
         Resolver { dialect, scopes: Vec::new(), functions: vec![script], classes: Vec::new() }
     }
 
@@ -110,10 +119,7 @@ impl Resolver {
         let Some(scope) = self.scopes.pop() else { return Scope::default() };
         let function = &mut self.functions[scope.level];
         function.slots_in_use -= scope.locals.len();
-        Scope {
-            env_size: scope.locals.len() as u16,
-            captured: scope.locals.iter().map(|local| local.captured).collect(),
-        }
+        Scope { captured: scope.locals.iter().map(|local| local.captured).collect() }
     }
 
     /// Declares `name` in the innermost scope (a no-op for globals), not yet readable.
@@ -205,15 +211,23 @@ impl Resolver {
     /// Enters a function: its parameters and body share one new scope.
     pub(crate) fn begin_function(&mut self, kind: FunctionKind) {
         let owner = Owner::Function(kind);
-        self.functions.push(FunctionState { owner, captures: Vec::new(), slots_in_use: 1 });
+        self.functions.push(FunctionState {
+            owner,
+            captures: Vec::new(),
+            slots_in_use: 1,
+            this_captured: false,
+        });
         self.begin_scope();
     }
 
-    /// Leaves a function: the size of its environment and what its closure captures.
-    pub(crate) fn end_function(&mut self) -> (u16, Vec<Capture>) {
+    /// Leaves a function: its own scope, what its closure captures, and (for a method)
+    /// whether a nested function uses `this`.
+    pub(crate) fn end_function(&mut self) -> (Scope, Vec<Capture>, bool) {
         let scope = self.end_scope();
-        let function = self.functions.pop();
-        (scope.env_size, function.map(|f| f.captures).unwrap_or_default())
+        match self.functions.pop() {
+            Some(function) => (scope, function.captures, function.this_captured),
+            None => (scope, Vec::new(), false),
+        }
     }
 
     /// Enters a class body. A subclass first gets a scope holding `super` (the caller declares
@@ -235,7 +249,7 @@ impl Resolver {
         self.classes.pop();
     }
 
-    /// Where `this` lives: jlox's `this` environment for the tree-walker; slot 0 of the
+    /// Where `this` lives: jlox's `this` scope (for `hops`); slot 0 of the
     /// innermost method (reached through upvalues from functions nested in it) for the VM.
     pub(crate) fn resolve_this(&mut self) -> Result<Place, Message> {
         if self.classes.is_empty() {
@@ -256,6 +270,7 @@ impl Resolver {
         let vm = if method_level == current {
             VmPlace::Slot(0)
         } else {
+            self.functions[method_level].this_captured = true;
             VmPlace::Upvalue(self.upvalue(current, method_level, 0)?)
         };
         Ok(Place::Local { hops, index: 0, vm })

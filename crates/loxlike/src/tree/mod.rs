@@ -1,30 +1,43 @@
 //! Engine 1: a tree-walking interpreter with jlox's semantics.
 //!
-//! It walks the resolved tree directly: statements are executed, expressions evaluated, and
-//! every local is found at the `(hops, index)` the parser computed, so no name is ever looked
-//! up in a hash table at run time (jlox looks locals up by name in a chain of hash maps; that is
-//! most of the speed difference). A `return` unwinds the Rust stack as an `Err`, as jlox's
-//! `Return` exception does.
+//! The program is first *lowered* (the `lower` module): every variable gets a fixed home, a
+//! frame slot, a shared cell or a global, and literals become ready-made values. The
+//! interpreter then walks that tree: statements are executed, expressions evaluated, each on
+//! the native stack, as jlox does. What it does not do is jlox's bookkeeping: no environment
+//! is made for a block or a call, no name is looked up in a hash table, and a method call
+//! does not make a bound method first. A call's frame is a window of one value stack (slot 0
+//! the callee or `this`, then the arguments, where the caller evaluated them, then the
+//! locals) and of one cell stack, and a `return` is an ordinary value (`Flow::Return`), not
+//! an unwinding error as jlox's `Return` exception is.
 //!
 //! It recurses on the native stack, so depth is bounded twice: the parser caps nesting within
 //! one function ([`MAX_NESTING`](crate::syntax::MAX_NESTING)), and calls deeper than
 //! [`MAX_CALL_DEPTH`] stop with `Stack overflow.`. [`run`] gives it a thread whose stack holds
 //! that worst case.
 
+mod lower;
+mod node;
 mod value;
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
 
-use value::Env;
-pub use value::{Class, Closure, Environment, Instance, Native, Value};
+use node::{Access, Capture, ClassDef, Expr, FunctionDef, Stmt};
+use value::Cell;
+pub use value::{BoundMethod, Class, Closure, Instance, Native, Value};
 
-use crate::syntax::ast::{BinaryOp, Expr, Place, Program, Stmt, Symbol, UnaryOp, VarRef};
+use crate::syntax::ast::{BinaryOp, FunctionKind, Program, Symbol};
 use crate::{HostFunction, Limits, RuntimeError};
 
 /// Calls deeper than this stop the program with `Stack overflow.` (jlox relies on the JVM's
 /// stack; this is about as deep as a default JVM stack lets jlox go).
 pub const MAX_CALL_DEPTH: usize = 4096;
+
+/// Value slots in all frames together beyond which a call stops with `Stack overflow.`
+/// (64 MiB of values), so that deep recursion through functions with many locals cannot
+/// exhaust memory before it exhausts [`MAX_CALL_DEPTH`].
+pub const MAX_STACK_SLOTS: usize = 1 << 22;
 
 /// Native stack for [`run`]'s thread: enough for [`MAX_CALL_DEPTH`] calls, each nested up to
 /// the parser's limit, in an unoptimised build. Only the pages used are ever touched.
@@ -52,35 +65,50 @@ pub fn run(
     })
 }
 
-/// Why evaluation stopped early.
-enum Unwind {
-    Error(RuntimeError),
+/// Evaluation's error: boxed, so that a result is as small as what it carries.
+type Exec<T> = Result<T, Box<RuntimeError>>;
+
+fn error(message: impl Into<String>, line: u32) -> Box<RuntimeError> {
+    Box::new(RuntimeError::new(message.into(), line))
+}
+
+/// How a statement ended.
+enum Flow {
+    /// Go on with the next statement.
+    Next,
+    /// A `return` ran: leave the function with this value.
     Return(Value),
 }
 
-impl From<RuntimeError> for Unwind {
-    fn from(error: RuntimeError) -> Self {
-        Unwind::Error(error)
-    }
-}
+// Both fit in two registers (the value's tag has room for `Flow`'s and `Result`'s).
+const _: () = assert!(std::mem::size_of::<Exec<Value>>() == 16);
+const _: () = assert!(std::mem::size_of::<Exec<Flow>>() == 16);
 
-type Exec<T> = Result<T, Unwind>;
+/// The running call: where its frame starts on each stack, and its closure (for captured
+/// variables; none for the top level).
+struct Frame {
+    base: usize,
+    cell_base: usize,
+    closure: Option<Rc<Closure>>,
+}
 
 /// The tree-walking interpreter. Runs on the calling thread: see [`run`] for the stack it needs.
 pub struct Interpreter<'o> {
+    /// Indexed by symbol; `None` until defined.
     globals: Vec<Option<Value>>,
     names: Vec<Rc<str>>,
-    env: Option<Env>,
+    /// One shared string per literal's symbol (see `lower`).
+    strings: Vec<Option<Rc<String>>>,
+    stack: Vec<Value>,
+    cells: Vec<Option<Cell>>,
+    frame: Frame,
     out: &'o mut dyn Write,
     depth: usize,
-    fuel: Option<u64>,
-    /// The line of the latest call or loop test, for a fuel error.
+    /// Statements left to run (`u64::MAX` without a limit, which no program reaches).
+    fuel: u64,
+    /// The line of the latest call, for a fuel error.
     line: u32,
     init: Symbol,
-}
-
-fn error(message: impl Into<String>, line: u32) -> Unwind {
-    Unwind::Error(RuntimeError::new(message.into(), line))
 }
 
 impl<'o> Interpreter<'o> {
@@ -90,10 +118,13 @@ impl<'o> Interpreter<'o> {
         let mut interpreter = Interpreter {
             globals: Vec::new(),
             names: Vec::new(),
-            env: None,
+            strings: Vec::new(),
+            stack: Vec::new(),
+            cells: Vec::new(),
+            frame: Frame { base: 0, cell_base: 0, closure: None },
             out,
             depth: 0,
-            fuel: limits.fuel,
+            fuel: limits.fuel.unwrap_or(u64::MAX),
             line: 1,
             init: program.init,
         };
@@ -141,30 +172,35 @@ impl<'o> Interpreter<'o> {
     /// Runs a program parsed with this interpreter's symbols (or a continuation of them).
     pub fn run(&mut self, program: &Program) -> Result<(), RuntimeError> {
         self.learn_names(program);
-        let result = self.execute_all(&program.statements);
+        let script = lower::program(program, &self.names, &mut self.strings);
+        // A fresh top-level frame: an earlier run may have stopped inside a call.
+        self.frame = Frame { base: 0, cell_base: 0, closure: None };
+        self.depth = 0;
+        self.stack.clear();
+        self.stack.resize(script.slots as usize, Value::Nil);
+        self.cells.clear();
+        self.cells.resize(script.cells as usize, None);
+        let result = self.execute_all(&script.body);
+        self.stack.clear();
+        self.cells.clear();
         let _ = self.out.flush();
-        match result {
-            Ok(()) | Err(Unwind::Return(_)) => Ok(()),
-            Err(Unwind::Error(error)) => Err(error),
-        }
+        result.map(|_| ()).map_err(|error| *error)
     }
 
-    fn execute_all(&mut self, statements: &[Stmt]) -> Exec<()> {
-        statements.iter().try_for_each(|statement| self.execute(statement))
-    }
-
-    fn burn_fuel(&mut self) -> Exec<()> {
-        if let Some(fuel) = &mut self.fuel {
-            if *fuel == 0 {
-                return Err(error("Instruction budget exhausted.", self.line));
+    fn execute_all(&mut self, statements: &[Stmt]) -> Exec<Flow> {
+        for statement in statements {
+            if let Flow::Return(value) = self.execute(statement)? {
+                return Ok(Flow::Return(value));
             }
-            *fuel -= 1;
         }
-        Ok(())
+        Ok(Flow::Next)
     }
 
-    fn execute(&mut self, statement: &Stmt) -> Exec<()> {
-        self.burn_fuel()?;
+    fn execute(&mut self, statement: &Stmt) -> Exec<Flow> {
+        if self.fuel == 0 {
+            return Err(error("Instruction budget exhausted.", self.line));
+        }
+        self.fuel -= 1;
         match statement {
             Stmt::Expression(expr) => {
                 self.evaluate(expr)?;
@@ -175,188 +211,205 @@ impl<'o> Interpreter<'o> {
                     return Err(error(format!("Cannot write output: {e}."), self.line));
                 }
             }
-            Stmt::Var { target, initializer } => {
+            Stmt::Define(home, initializer) => {
                 let value = self.evaluate(initializer)?;
-                self.define(target, value);
+                self.define(*home, value);
             }
-            Stmt::Block { statements, scope } => {
-                let env = Environment::new(scope.env_size as usize, self.env.clone());
-                self.execute_in(statements, env)?;
-            }
+            Stmt::Block(statements) => return self.execute_all(statements),
             Stmt::If { condition, then_branch, else_branch } => {
                 if self.evaluate(condition)?.is_truthy() {
-                    self.execute(then_branch)?;
+                    return self.execute(then_branch);
                 } else if let Some(else_branch) = else_branch {
-                    self.execute(else_branch)?;
+                    return self.execute(else_branch);
                 }
             }
-            Stmt::While { condition, body, .. } => {
+            Stmt::While { condition, body } => {
                 while self.evaluate(condition)?.is_truthy() {
-                    self.execute(body)?;
+                    if let Flow::Return(value) = self.execute(body)? {
+                        return Ok(Flow::Return(value));
+                    }
                 }
             }
-            Stmt::For { condition, increment, body, .. } => loop {
+            Stmt::For { condition, increment, body } => loop {
                 if let Some(condition) = condition
                     && !self.evaluate(condition)?.is_truthy()
                 {
                     break;
                 }
-                self.execute(body)?;
+                if let Flow::Return(value) = self.execute(body)? {
+                    return Ok(Flow::Return(value));
+                }
                 if let Some(increment) = increment {
                     self.evaluate(increment)?;
                 }
             },
-            Stmt::Function { target, function } => {
-                let name = self.names[function.name as usize].clone();
-                let closure = self.env.clone().unwrap_or_else(|| Environment::new(0, None));
-                let value = Closure { name, declaration: function.clone(), closure };
-                self.define(target, Value::Function(Rc::new(value)));
+            Stmt::Function(home, def) => {
+                // A local function may call itself: its cell exists before the closure that
+                // captures it.
+                self.define(*home, Value::Nil);
+                let closure = self.closure(def);
+                self.assign(*home, Value::Function(Rc::new(closure)), 0)?;
             }
-            Stmt::Return { value, .. } => {
+            Stmt::Return(value) => {
                 let value = match value {
                     Some(expr) => self.evaluate(expr)?,
                     None => Value::Nil,
                 };
-                return Err(Unwind::Return(value));
+                return Ok(Flow::Return(value));
             }
             Stmt::Class(class) => self.class(class)?,
         }
-        Ok(())
+        Ok(Flow::Next)
     }
 
-    fn class(&mut self, class: &crate::syntax::ast::Class) -> Exec<()> {
-        let superclass = match &class.superclass {
-            None => None,
-            Some(var) => match self.lookup(var)? {
-                Value::Class(superclass) => Some(superclass),
-                _ => return Err(error("Superclass must be a class.", var.line)),
-            },
-        };
-        self.define(&class.target, Value::Nil);
-        let outer = self.env.clone();
-        if let Some(superclass) = &superclass {
-            let env = Environment::new(1, self.env.clone());
-            env.values.borrow_mut().push(Value::Class(superclass.clone()));
-            self.env = Some(env);
-        }
-        let closure = self.env.clone().unwrap_or_else(|| Environment::new(0, None));
-        let methods = class
-            .methods
+    /// A closure of `def`, capturing from the running frame.
+    fn closure(&self, def: &Rc<FunctionDef>) -> Closure {
+        let captured = def
+            .captures
             .iter()
-            .map(|method| {
-                let name = self.names[method.name as usize].clone();
-                let closure =
-                    Closure { name, declaration: method.clone(), closure: closure.clone() };
-                (method.name, Rc::new(closure))
+            .map(|capture| {
+                let access = match *capture {
+                    Capture::Cell(cell) => Access::Cell(cell),
+                    Capture::Captured(index) => Access::Captured(index),
+                };
+                // Lowering captures only cells whose declarations ran before.
+                self.cell(access).cloned().unwrap_or_else(|| Rc::new(RefCell::new(Value::Nil)))
             })
             .collect();
-        self.env = outer;
-        let name = self.names[class.target.name as usize].clone();
-        let value = Class { name, superclass, methods, init: self.init };
-        self.assign(&class.target, Value::Class(Rc::new(value)))
+        Closure { def: def.clone(), captured }
     }
 
-    /// Runs `statements` in `env`, restoring the current environment afterwards.
-    fn execute_in(&mut self, statements: &[Stmt], env: Env) -> Exec<()> {
-        let outer = self.env.replace(env);
-        let result = self.execute_all(statements);
-        self.env = outer;
-        result
-    }
-
-    fn define(&mut self, target: &VarRef, value: Value) {
-        match target.place {
-            Place::Global => {
-                if let Some(slot) = self.globals.get_mut(target.name as usize) {
-                    *slot = Some(value);
-                }
-            }
-            Place::Local { .. } => {
-                if let Some(env) = &self.env {
-                    env.values.borrow_mut().push(value);
-                }
-            }
-        }
-    }
-
-    fn lookup(&self, var: &VarRef) -> Exec<Value> {
-        match var.place {
-            Place::Global => match self.globals.get(var.name as usize) {
-                Some(Some(value)) => Ok(value.clone()),
-                _ => Err(self.undefined(var)),
+    fn class(&mut self, class: &ClassDef) -> Exec<()> {
+        let superclass = match class.superclass {
+            None => None,
+            Some((access, line)) => match self.read(access, line)? {
+                Value::Class(superclass) => Some(superclass),
+                _ => return Err(error("Superclass must be a class.", line)),
             },
-            Place::Local { hops, index, .. } => {
-                let env = self.env.as_ref().map(|env| Environment::ancestor(env, hops));
-                let values = env.map(|env| env.values.borrow());
-                Ok(values
-                    .and_then(|values| values.get(index as usize).cloned())
-                    .unwrap_or(Value::Nil))
-            }
+        };
+        self.define(class.target, Value::Nil);
+        if let (Some(superclass), Some(home)) = (&superclass, class.super_local) {
+            self.define(home, Value::Class(superclass.clone()));
         }
+        let mut methods =
+            superclass.map(|superclass| superclass.methods.clone()).unwrap_or_default();
+        for (name, def) in &class.methods {
+            methods.insert(*name, Rc::new(self.closure(def)));
+        }
+        let init = methods.get(&self.init).cloned();
+        let value = Class { name: class.name.clone(), methods, init };
+        self.assign(class.target, Value::Class(Rc::new(value)), 0)
     }
 
-    fn assign(&mut self, var: &VarRef, value: Value) -> Exec<()> {
-        match var.place {
-            Place::Global => match self.globals.get_mut(var.name as usize) {
-                Some(slot @ Some(_)) => *slot = Some(value),
-                _ => return Err(self.undefined(var)),
-            },
-            Place::Local { hops, index, .. } => {
-                if let Some(env) = &self.env
-                    && let Some(slot) =
-                        Environment::ancestor(env, hops).values.borrow_mut().get_mut(index as usize)
-                {
+    /// A declaration's first value: a slot is overwritten, a cell is made anew (a closure
+    /// made before keeps the old one, as it kept the old environment in jlox).
+    fn define(&mut self, home: Access, value: Value) {
+        match home {
+            Access::Slot(slot) => {
+                if let Some(slot) = self.stack.get_mut(self.frame.base + slot as usize) {
                     *slot = value;
                 }
             }
+            Access::Cell(cell) => {
+                if let Some(cell) = self.cells.get_mut(self.frame.cell_base + cell as usize) {
+                    *cell = Some(Rc::new(RefCell::new(value)));
+                }
+            }
+            Access::Global(name) => {
+                if let Some(global) = self.globals.get_mut(name as usize) {
+                    *global = Some(value);
+                }
+            }
+            // Never a declaration's home.
+            Access::Captured(_) => {}
+        }
+    }
+
+    /// The cell a cell or captured access names.
+    fn cell(&self, access: Access) -> Option<&Cell> {
+        match access {
+            Access::Cell(cell) => self.cells.get(self.frame.cell_base + cell as usize)?.as_ref(),
+            Access::Captured(index) => self.frame.closure.as_ref()?.captured.get(index as usize),
+            Access::Slot(_) | Access::Global(_) => None,
+        }
+    }
+
+    fn read(&self, access: Access, line: u32) -> Exec<Value> {
+        Ok(match access {
+            Access::Slot(slot) => {
+                self.stack.get(self.frame.base + slot as usize).cloned().unwrap_or(Value::Nil)
+            }
+            Access::Cell(_) | Access::Captured(_) => {
+                self.cell(access).map_or(Value::Nil, |cell| cell.borrow().clone())
+            }
+            Access::Global(name) => match self.globals.get(name as usize) {
+                Some(Some(value)) => value.clone(),
+                _ => return Err(self.undefined(name, line)),
+            },
+        })
+    }
+
+    fn assign(&mut self, access: Access, value: Value, line: u32) -> Exec<()> {
+        match access {
+            Access::Slot(slot) => {
+                if let Some(slot) = self.stack.get_mut(self.frame.base + slot as usize) {
+                    *slot = value;
+                }
+            }
+            Access::Cell(_) | Access::Captured(_) => {
+                if let Some(cell) = self.cell(access) {
+                    *cell.borrow_mut() = value;
+                }
+            }
+            Access::Global(name) => match self.globals.get_mut(name as usize) {
+                Some(global @ Some(_)) => *global = Some(value),
+                _ => return Err(self.undefined(name, line)),
+            },
         }
         Ok(())
     }
 
-    fn undefined(&self, var: &VarRef) -> Unwind {
-        error(format!("Undefined variable '{}'.", self.names[var.name as usize]), var.line)
+    #[cold]
+    fn undefined(&self, name: Symbol, line: u32) -> Box<RuntimeError> {
+        error(format!("Undefined variable '{}'.", self.names[name as usize]), line)
     }
 
     fn evaluate(&mut self, expr: &Expr) -> Exec<Value> {
         Ok(match expr {
-            Expr::Nil => Value::Nil,
-            Expr::Bool(b) => Value::Bool(*b),
-            Expr::Number { value, .. } => Value::Number(*value),
-            Expr::String { symbol, .. } => Value::Str(self.names[*symbol as usize].clone()),
-            Expr::Grouping(inner) => self.evaluate(inner)?,
-            Expr::Unary { op, operand, line } => {
-                let operand = self.evaluate(operand)?;
-                match (op, operand) {
-                    (UnaryOp::Not, value) => Value::Bool(!value.is_truthy()),
-                    (UnaryOp::Negate, Value::Number(n)) => Value::Number(-n),
-                    (UnaryOp::Negate, _) => return Err(error("Operand must be a number.", *line)),
-                }
+            Expr::Constant(value) => value.clone(),
+            Expr::Variable(access, line) => self.read(*access, *line)?,
+            Expr::Assign { target, value, line } => {
+                let value = self.evaluate(value)?;
+                self.assign(*target, value.clone(), *line)?;
+                value
             }
+            Expr::Not(operand) => Value::Bool(!self.evaluate(operand)?.is_truthy()),
+            Expr::Negate(operand, line) => match self.evaluate(operand)? {
+                Value::Number(n) => Value::Number(-n),
+                _ => return Err(error("Operand must be a number.", *line)),
+            },
             Expr::Binary { op, left, right, line } => {
                 let left = self.evaluate(left)?;
                 let right = self.evaluate(right)?;
                 binary(*op, left, right, *line)?
             }
-            Expr::Logical { is_and, left, right } => {
+            Expr::And(left, right) => {
                 let left = self.evaluate(left)?;
-                if left.is_truthy() != *is_and { left } else { self.evaluate(right)? }
+                if left.is_truthy() { self.evaluate(right)? } else { left }
             }
-            Expr::Variable(var) | Expr::This(var) => self.lookup(var)?,
-            Expr::Assign { target, value } => {
-                let value = self.evaluate(value)?;
-                self.assign(target, value.clone())?;
-                value
+            Expr::Or(left, right) => {
+                let left = self.evaluate(left)?;
+                if left.is_truthy() { left } else { self.evaluate(right)? }
             }
             Expr::Call { callee, arguments, line } => {
                 let callee = self.evaluate(callee)?;
-                let mut args = Vec::with_capacity(arguments.len());
-                for argument in arguments {
-                    args.push(self.evaluate(argument)?);
-                }
-                self.call(callee, args, *line)?
+                self.call_with(callee, arguments, *line)?
+            }
+            Expr::Invoke { object, name, arguments, name_line, call_line } => {
+                self.invoke(object, *name, arguments, *name_line, *call_line)?
             }
             Expr::Get { object, name, line } => match self.evaluate(object)? {
-                Value::Instance(instance) => self.get_property(&instance, *name, *line)?,
+                Value::Instance(instance) => self.get_property(instance, *name, *line)?,
                 _ => return Err(error("Only instances have properties.", *line)),
             },
             Expr::Set { object, name, value, line } => {
@@ -368,105 +421,177 @@ impl<'o> Interpreter<'o> {
                 value
             }
             Expr::Super { this, superclass, method, line } => {
-                let Value::Class(superclass) = self.lookup(superclass)? else {
+                let Value::Class(superclass) = self.read(*superclass, *line)? else {
                     return Err(error("Superclass must be a class.", *line));
                 };
-                let this = self.lookup(this)?;
+                let receiver = self.read(*this, *line)?;
                 match superclass.find_method(*method) {
-                    Some(found) => Value::Function(bind(found, this)),
+                    Some(method) => {
+                        let method = method.clone();
+                        Value::BoundMethod(Rc::new(BoundMethod { receiver, method }))
+                    }
                     None => return Err(self.undefined_property(*method, *line)),
                 }
             }
         })
     }
 
-    fn get_property(&self, instance: &Rc<Instance>, name: Symbol, line: u32) -> Exec<Value> {
+    /// A field, or else a method bound to `instance`.
+    fn get_property(&self, instance: Rc<Instance>, name: Symbol, line: u32) -> Exec<Value> {
         if let Some(value) = instance.fields.borrow().get(&name) {
             return Ok(value.clone());
         }
         match instance.class.find_method(name) {
-            Some(method) => Ok(Value::Function(bind(method, Value::Instance(instance.clone())))),
+            Some(method) => {
+                let method = method.clone();
+                let receiver = Value::Instance(instance);
+                Ok(Value::BoundMethod(Rc::new(BoundMethod { receiver, method })))
+            }
             None => Err(self.undefined_property(name, line)),
         }
     }
 
-    fn undefined_property(&self, name: Symbol, line: u32) -> Unwind {
+    #[cold]
+    fn undefined_property(&self, name: Symbol, line: u32) -> Box<RuntimeError> {
         error(format!("Undefined property '{}'.", self.names[name as usize]), line)
     }
 
-    fn call(&mut self, callee: Value, args: Vec<Value>, line: u32) -> Exec<Value> {
-        self.line = line;
-        let arity = match &callee {
-            Value::Function(closure) => closure.declaration.arity,
-            Value::Class(class) => class.arity(),
-            Value::Native(native) => native.arity,
-            _ => return Err(error("Can only call functions and classes.", line)),
+    /// `object.name(arguments)`. As in jlox, a field wins over a method and the property is
+    /// read before the arguments are evaluated; unlike jlox, a method is called with the
+    /// instance in slot 0 without making a bound method.
+    fn invoke(
+        &mut self,
+        object: &Expr,
+        name: Symbol,
+        arguments: &[Expr],
+        name_line: u32,
+        call_line: u32,
+    ) -> Exec<Value> {
+        let object = self.evaluate(object)?;
+        let Value::Instance(instance) = &object else {
+            return Err(error("Only instances have properties.", name_line));
         };
-        if args.len() != arity as usize {
-            let message = format!("Expected {arity} arguments but got {}.", args.len());
+        let field = instance.fields.borrow().get(&name).cloned();
+        if let Some(callee) = field {
+            return self.call_with(callee, arguments, call_line);
+        }
+        let Some(method) = instance.class.find_method(name).cloned() else {
+            return Err(self.undefined_property(name, name_line));
+        };
+        let base = self.push_arguments(object, arguments)?;
+        let result = self.call_closure(method, base, arguments.len(), call_line);
+        self.stack.truncate(base);
+        result
+    }
+
+    /// Pushes the callee (slot 0 of the frame to be) and the evaluated arguments; returns
+    /// where they start.
+    fn push_arguments(&mut self, callee: Value, arguments: &[Expr]) -> Exec<usize> {
+        let base = self.stack.len();
+        self.stack.push(callee);
+        for argument in arguments {
+            let value = self.evaluate(argument)?;
+            self.stack.push(value);
+        }
+        Ok(base)
+    }
+
+    fn call_with(&mut self, callee: Value, arguments: &[Expr], line: u32) -> Exec<Value> {
+        let base = self.push_arguments(callee, arguments)?;
+        let result = self.call(base, arguments.len(), line);
+        self.stack.truncate(base);
+        result
+    }
+
+    /// Calls the callee at `base` with the `count` arguments above it.
+    fn call(&mut self, base: usize, count: usize, line: u32) -> Exec<Value> {
+        self.line = line;
+        match &self.stack[base] {
+            Value::Function(closure) => {
+                let closure = closure.clone();
+                self.call_closure(closure, base, count, line)
+            }
+            Value::BoundMethod(bound) => {
+                let bound = bound.clone();
+                self.stack[base] = bound.receiver.clone();
+                self.call_closure(bound.method.clone(), base, count, line)
+            }
+            Value::Class(class) => {
+                let class = class.clone();
+                self.check_call(class.arity(), count, line)?;
+                let instance = Value::Instance(Rc::new(Instance::new(class.clone())));
+                if let Some(init) = &class.init {
+                    self.stack[base] = instance.clone();
+                    self.call_closure(init.clone(), base, count, line)?;
+                }
+                Ok(instance)
+            }
+            Value::Native(native) => {
+                let native = native.clone();
+                self.check_call(native.arity, count, line)?;
+                (native.function)(&self.stack[base + 1..]).map_err(|message| error(message, line))
+            }
+            _ => Err(error("Can only call functions and classes.", line)),
+        }
+    }
+
+    /// jlox's arity check, then the depth limit.
+    fn check_call(&self, arity: u8, count: usize, line: u32) -> Exec<()> {
+        if count != arity as usize {
+            let message = format!("Expected {arity} arguments but got {count}.");
             return Err(error(message, line));
         }
         if self.depth >= MAX_CALL_DEPTH {
             return Err(error("Stack overflow.", line));
         }
-        self.depth += 1;
-        let result = match callee {
-            Value::Function(closure) => self.call_closure(&closure, args),
-            Value::Class(class) => {
-                let instance = Value::Instance(Rc::new(Instance::new(class.clone())));
-                match class.find_method(class.init) {
-                    Some(init) => {
-                        self.call_closure(&bind(init, instance.clone()), args).map(|_| instance)
-                    }
-                    None => Ok(instance),
-                }
-            }
-            Value::Native(native) => {
-                (native.function)(&args).map_err(|message| error(message, line))
-            }
-            _ => Ok(Value::Nil),
-        };
-        self.depth -= 1;
-        result
+        Ok(())
     }
 
-    fn call_closure(&mut self, closure: &Closure, args: Vec<Value>) -> Exec<Value> {
-        let declaration = &closure.declaration;
-        let env = Environment::new(declaration.env_size as usize, Some(closure.closure.clone()));
-        env.values.borrow_mut().extend(args);
-        let returned = match self.execute_in(&declaration.body, env) {
-            Ok(()) => Value::Nil,
-            Err(Unwind::Return(value)) => value,
-            Err(error) => return Err(error),
-        };
-        if declaration.kind == crate::syntax::ast::FunctionKind::Initializer {
-            // An initializer returns `this`, which `bind` put at index 0 of its closure.
-            return Ok(closure.closure.values.borrow().first().cloned().unwrap_or(Value::Nil));
+    /// Runs `closure` in a new frame at `base` (the callee or `this`, then the arguments).
+    fn call_closure(
+        &mut self,
+        closure: Rc<Closure>,
+        base: usize,
+        count: usize,
+        line: u32,
+    ) -> Exec<Value> {
+        self.line = line;
+        let def = closure.def.clone();
+        self.check_call(def.arity, count, line)?;
+        let frame_end = base + def.slots as usize;
+        if frame_end > MAX_STACK_SLOTS {
+            return Err(error("Stack overflow.", line));
         }
-        Ok(returned)
+        self.stack.resize(frame_end, Value::Nil);
+        let cell_base = self.cells.len();
+        self.cells.resize(cell_base + def.cells as usize, None);
+        // An initializer returns `this`, whatever its `return` says.
+        let this = (def.kind == FunctionKind::Initializer).then(|| self.stack[base].clone());
+        for &(slot, cell) in &def.celled_parameters {
+            let value = std::mem::replace(&mut self.stack[base + slot as usize], Value::Nil);
+            self.cells[cell_base + cell as usize] = Some(Rc::new(RefCell::new(value)));
+        }
+        let caller =
+            std::mem::replace(&mut self.frame, Frame { base, cell_base, closure: Some(closure) });
+        self.depth += 1;
+        let flow = self.execute_all(&def.body);
+        self.depth -= 1;
+        self.frame = caller;
+        self.cells.truncate(cell_base);
+        match (flow?, this) {
+            (_, Some(this)) => Ok(this),
+            (Flow::Return(value), None) => Ok(value),
+            (Flow::Next, None) => Ok(Value::Nil),
+        }
     }
-}
-
-/// A method bound to `this`: a new closure whose environment holds `this` at index 0.
-fn bind(method: &Rc<Closure>, this: Value) -> Rc<Closure> {
-    let env = Environment::new(1, Some(method.closure.clone()));
-    env.values.borrow_mut().push(this);
-    Rc::new(Closure {
-        name: method.name.clone(),
-        declaration: method.declaration.clone(),
-        closure: env,
-    })
 }
 
 fn binary(op: BinaryOp, left: Value, right: Value, line: u32) -> Exec<Value> {
     use BinaryOp::*;
-    Ok(match (op, left, right) {
-        (Equal, a, b) => Value::Bool(a.equals(&b)),
-        (NotEqual, a, b) => Value::Bool(!a.equals(&b)),
-        (Add, Value::Number(a), Value::Number(b)) => Value::Number(a + b),
-        (Add, Value::Str(a), Value::Str(b)) => Value::Str(Rc::from(format!("{a}{b}"))),
-        (Add, _, _) => return Err(error("Operands must be two numbers or two strings.", line)),
-        (op, Value::Number(a), Value::Number(b)) => match op {
+    if let (Value::Number(a), Value::Number(b)) = (&left, &right) {
+        let (a, b) = (*a, *b);
+        return Ok(match op {
+            Add => Value::Number(a + b),
             Subtract => Value::Number(a - b),
             Multiply => Value::Number(a * b),
             Divide => Value::Number(a / b),
@@ -474,8 +599,20 @@ fn binary(op: BinaryOp, left: Value, right: Value, line: u32) -> Exec<Value> {
             GreaterEqual => Value::Bool(a >= b),
             Less => Value::Bool(a < b),
             LessEqual => Value::Bool(a <= b),
-            Equal | NotEqual | Add => Value::Nil,
-        },
+            Equal => Value::Bool(a == b),
+            NotEqual => Value::Bool(a != b),
+        });
+    }
+    Ok(match (op, left, right) {
+        (Equal, a, b) => Value::Bool(a.equals(&b)),
+        (NotEqual, a, b) => Value::Bool(!a.equals(&b)),
+        (Add, Value::Str(a), Value::Str(b)) => {
+            let mut sum = String::with_capacity(a.len() + b.len());
+            sum.push_str(&a);
+            sum.push_str(&b);
+            Value::Str(Rc::new(sum))
+        }
+        (Add, _, _) => return Err(error("Operands must be two numbers or two strings.", line)),
         _ => return Err(error("Operands must be numbers.", line)),
     })
 }
@@ -495,6 +632,6 @@ fn from_host(value: crate::HostValue) -> Value {
         crate::HostValue::Nil => Value::Nil,
         crate::HostValue::Bool(b) => Value::Bool(b),
         crate::HostValue::Number(n) => Value::Number(n),
-        crate::HostValue::Str(s) | crate::HostValue::Object(s) => Value::Str(Rc::from(s)),
+        crate::HostValue::Str(s) | crate::HostValue::Object(s) => Value::Str(Rc::new(s)),
     }
 }

@@ -1,5 +1,6 @@
-//! Behaviour that the VM's shortcuts must not change, checked on both engines: fields that
-//! shadow methods, property hints that guess wrong, NaN from the host, and the disassembler.
+//! Behaviour that the engines' shortcuts must not change, checked on both engines: fields that
+//! shadow methods, property hints that guess wrong, where the tree-walker keeps captured
+//! variables, NaN from the host, and the disassembler.
 
 use byo_loxlike::{Engine, HostValue, Lox};
 
@@ -127,5 +128,59 @@ print nan < 1; print nan <= 1; print nan > 1; print nan >= 1;";
             let error = Lox::new(engine).run_captured(program).unwrap_err().to_string();
             assert!(error.starts_with(message), "{engine:?} {program}: {error}");
         }
+    }
+}
+
+#[test]
+fn captured_variables_are_shared_and_each_declaration_run_makes_a_new_one() {
+    // The tree-walker keeps a variable that a nested function uses in a cell made each time
+    // its declaration runs, and everything else in frame slots that sibling blocks reuse.
+    let source = "
+var closures = nil;
+class Node { init(f, next) { this.f = f; this.next = next; } }
+for (var i = 0; i < 3; i = i + 1) {
+  var j = i * 10;
+  fun get() { return j; }
+  closures = Node(get, closures);
+  j = j + 1;
+}
+while (closures != nil) { print closures.f(); closures = closures.next; }
+{ var a = \"a\"; print a; }
+{ var b = \"b\"; fun show() { print b; } b = \"b2\"; show(); }
+fun counter(start) {
+  fun add(n) { start = start + n; return start; }
+  return add;
+}
+var c = counter(5);
+c(1);
+print c(2);
+fun outer() {
+  var x = \"outer\";
+  fun middle() { fun inner() { return x; } return inner; }
+  x = \"changed\";
+  return middle();
+}
+print outer()();
+{
+  fun fib(n) { if (n < 2) return n; return fib(n - 1) + fib(n - 2); }
+  print fib(15);
+  class Box {
+    init(v) { this.v = v; fun peek() { return this.v; } this.peek = peek; }
+    again() { return Box(this.v + 1); }
+  }
+  var b = Box(1);
+  print b.peek();
+  print b.again().peek();
+  print b.init(7) == b;
+  print b.peek();
+}
+class Base { name() { return \"base\"; } }
+class Derived < Base {
+  name() { fun later() { return super.name() + \"+derived\"; } return later; }
+}
+print Derived().name()();";
+    let expected = "21\n11\n1\na\nb2\n8\nchanged\n610\n1\n2\ntrue\n7\nbase+derived\n";
+    for engine in ENGINES {
+        assert_eq!(output(engine, source), expected, "{engine:?}");
     }
 }
