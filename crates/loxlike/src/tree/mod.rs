@@ -7,7 +7,7 @@
 //! is made for a block or a call, no name is looked up in a hash table, and a method call
 //! does not make a bound method first. A call's frame is a window of one value stack (slot 0
 //! the callee or `this`, then the arguments, where the caller evaluated them, then the
-//! locals) and of one cell stack, and a `return` is an ordinary value (`Flow::Return`), not
+//! locals) and of one cell stack, and a `return` is an ordinary result (`Flow::Return`), not
 //! an unwinding error as jlox's `Return` exception is.
 //!
 //! It recurses on the native stack, so depth is bounded twice: the parser caps nesting within
@@ -73,16 +73,19 @@ fn error(message: impl Into<String>, line: u32) -> Box<RuntimeError> {
 }
 
 /// How a statement ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Flow {
     /// Go on with the next statement.
     Next,
-    /// A `return` ran: leave the function with this value.
-    Return(Value),
+    /// A `return` ran: leave the function with the value in `Interpreter::returned`.
+    Return,
 }
 
-// Both fit in two registers (the value's tag has room for `Flow`'s and `Result`'s).
+// A value result is two words (the value's tag has room for `Result`'s); a statement's
+// result is one word's worth, returned in registers. The returned value waits in a field
+// rather than riding in `Flow`: moving a value up through every enclosing statement copies
+// it each time.
 const _: () = assert!(std::mem::size_of::<Exec<Value>>() == 16);
-const _: () = assert!(std::mem::size_of::<Exec<Flow>>() == 16);
 
 /// The running call: where its frame starts on each stack, and its closure (for captured
 /// variables; none for the top level).
@@ -102,6 +105,8 @@ pub struct Interpreter<'o> {
     stack: Vec<Value>,
     cells: Vec<Option<Cell>>,
     frame: Frame,
+    /// What the latest `return` returned, until its call takes it.
+    returned: Value,
     out: &'o mut dyn Write,
     depth: usize,
     /// Statements left to run (`u64::MAX` without a limit, which no program reaches).
@@ -122,6 +127,7 @@ impl<'o> Interpreter<'o> {
             stack: Vec::new(),
             cells: Vec::new(),
             frame: Frame { base: 0, cell_base: 0, closure: None },
+            returned: Value::Nil,
             out,
             depth: 0,
             fuel: limits.fuel.unwrap_or(u64::MAX),
@@ -189,22 +195,30 @@ impl<'o> Interpreter<'o> {
 
     fn execute_all(&mut self, statements: &[Stmt]) -> Exec<Flow> {
         for statement in statements {
-            if let Flow::Return(value) = self.execute(statement)? {
-                return Ok(Flow::Return(value));
+            // Expression statements, the most common kind, without a call to `execute`.
+            if let Stmt::Expression(expr) = statement {
+                self.burn_fuel()?;
+                discard(self.evaluate(expr)?);
+            } else if self.execute(statement)? == Flow::Return {
+                return Ok(Flow::Return);
             }
         }
         Ok(Flow::Next)
     }
 
-    fn execute(&mut self, statement: &Stmt) -> Exec<Flow> {
+    #[inline(always)]
+    fn burn_fuel(&mut self) -> Exec<()> {
         if self.fuel == 0 {
             return Err(error("Instruction budget exhausted.", self.line));
         }
         self.fuel -= 1;
+        Ok(())
+    }
+
+    fn execute(&mut self, statement: &Stmt) -> Exec<Flow> {
+        self.burn_fuel()?;
         match statement {
-            Stmt::Expression(expr) => {
-                self.evaluate(expr)?;
-            }
+            Stmt::Expression(expr) => discard(self.evaluate(expr)?),
             Stmt::Print(expr) => {
                 let value = self.evaluate(expr)?;
                 if let Err(e) = writeln!(self.out, "{value}") {
@@ -217,30 +231,30 @@ impl<'o> Interpreter<'o> {
             }
             Stmt::Block(statements) => return self.execute_all(statements),
             Stmt::If { condition, then_branch, else_branch } => {
-                if self.evaluate(condition)?.is_truthy() {
+                if self.condition(condition)? {
                     return self.execute(then_branch);
                 } else if let Some(else_branch) = else_branch {
                     return self.execute(else_branch);
                 }
             }
             Stmt::While { condition, body } => {
-                while self.evaluate(condition)?.is_truthy() {
-                    if let Flow::Return(value) = self.execute(body)? {
-                        return Ok(Flow::Return(value));
+                while self.condition(condition)? {
+                    if self.execute(body)? == Flow::Return {
+                        return Ok(Flow::Return);
                     }
                 }
             }
             Stmt::For { condition, increment, body } => loop {
                 if let Some(condition) = condition
-                    && !self.evaluate(condition)?.is_truthy()
+                    && !self.condition(condition)?
                 {
                     break;
                 }
-                if let Flow::Return(value) = self.execute(body)? {
-                    return Ok(Flow::Return(value));
+                if self.execute(body)? == Flow::Return {
+                    return Ok(Flow::Return);
                 }
                 if let Some(increment) = increment {
-                    self.evaluate(increment)?;
+                    discard(self.evaluate(increment)?);
                 }
             },
             Stmt::Function(home, def) => {
@@ -251,11 +265,11 @@ impl<'o> Interpreter<'o> {
                 self.assign(*home, Value::Function(Rc::new(closure)), 0)?;
             }
             Stmt::Return(value) => {
-                let value = match value {
+                self.returned = match value {
                     Some(expr) => self.evaluate(expr)?,
                     None => Value::Nil,
                 };
-                return Ok(Flow::Return(value));
+                return Ok(Flow::Return);
             }
             Stmt::Class(class) => self.class(class)?,
         }
@@ -297,7 +311,8 @@ impl<'o> Interpreter<'o> {
             methods.insert(*name, Rc::new(self.closure(def)));
         }
         let init = methods.get(&self.init).cloned();
-        let value = Class { name: class.name.clone(), methods, init };
+        let fields_seen = std::cell::Cell::new(0);
+        let value = Class { name: class.name.clone(), methods, init, fields_seen };
         self.assign(class.target, Value::Class(Rc::new(value)), 0)
     }
 
@@ -374,6 +389,49 @@ impl<'o> Interpreter<'o> {
         error(format!("Undefined variable '{}'.", self.names[name as usize]), line)
     }
 
+    /// `expr`'s value, without a call for the leaves that most operands are: literals,
+    /// frame slots and globals.
+    #[inline(always)]
+    fn operand(&mut self, expr: &Expr) -> Exec<Value> {
+        match expr {
+            Expr::Constant(value) => Ok(value.clone()),
+            Expr::Variable(Access::Slot(slot), _) => {
+                Ok(self.stack.get(self.frame.base + *slot as usize).cloned().unwrap_or(Value::Nil))
+            }
+            Expr::Variable(Access::Global(name), line) => match self.globals.get(*name as usize) {
+                Some(Some(value)) => Ok(value.clone()),
+                _ => Err(self.undefined(*name, *line)),
+            },
+            _ => self.evaluate(expr),
+        }
+    }
+
+    /// Whether `expr` is truthy; a comparison of two numbers gives its answer without
+    /// making a boolean value first.
+    fn condition(&mut self, expr: &Expr) -> Exec<bool> {
+        use BinaryOp::*;
+        if let Expr::Binary {
+            op: op @ (Less | LessEqual | Greater | GreaterEqual),
+            left,
+            right,
+            line,
+        } = expr
+        {
+            let left = self.operand(left)?;
+            let right = self.operand(right)?;
+            if let (Value::Number(a), Value::Number(b)) = (&left, &right) {
+                return Ok(match op {
+                    Less => a < b,
+                    LessEqual => a <= b,
+                    Greater => a > b,
+                    _ => a >= b,
+                });
+            }
+            return Ok(binary(*op, left, right, *line)?.is_truthy());
+        }
+        Ok(self.evaluate(expr)?.is_truthy())
+    }
+
     fn evaluate(&mut self, expr: &Expr) -> Exec<Value> {
         Ok(match expr {
             Expr::Constant(value) => value.clone(),
@@ -383,16 +441,16 @@ impl<'o> Interpreter<'o> {
                 self.assign(*target, value.clone(), *line)?;
                 value
             }
-            Expr::Not(operand) => Value::Bool(!self.evaluate(operand)?.is_truthy()),
             Expr::Negate(operand, line) => match self.evaluate(operand)? {
                 Value::Number(n) => Value::Number(-n),
                 _ => return Err(error("Operand must be a number.", *line)),
             },
             Expr::Binary { op, left, right, line } => {
-                let left = self.evaluate(left)?;
-                let right = self.evaluate(right)?;
+                let left = self.operand(left)?;
+                let right = self.operand(right)?;
                 binary(*op, left, right, *line)?
             }
+            Expr::Not(operand) => Value::Bool(!self.condition(operand)?),
             Expr::And(left, right) => {
                 let left = self.evaluate(left)?;
                 if left.is_truthy() { self.evaluate(right)? } else { left }
@@ -417,7 +475,7 @@ impl<'o> Interpreter<'o> {
                     return Err(error("Only instances have fields.", *line));
                 };
                 let value = self.evaluate(value)?;
-                instance.fields.borrow_mut().insert(*name, value.clone());
+                instance.set(*name, value.clone());
                 value
             }
             Expr::Super { this, superclass, method, line } => {
@@ -438,7 +496,7 @@ impl<'o> Interpreter<'o> {
 
     /// A field, or else a method bound to `instance`.
     fn get_property(&self, instance: Rc<Instance>, name: Symbol, line: u32) -> Exec<Value> {
-        if let Some(value) = instance.fields.borrow().get(&name) {
+        if let Some(value) = instance.fields.borrow().get(name) {
             return Ok(value.clone());
         }
         match instance.class.find_method(name) {
@@ -471,7 +529,7 @@ impl<'o> Interpreter<'o> {
         let Value::Instance(instance) = &object else {
             return Err(error("Only instances have properties.", name_line));
         };
-        let field = instance.fields.borrow().get(&name).cloned();
+        let field = instance.fields.borrow().get(name).cloned();
         if let Some(callee) = field {
             return self.call_with(callee, arguments, call_line);
         }
@@ -490,7 +548,7 @@ impl<'o> Interpreter<'o> {
         let base = self.stack.len();
         self.stack.push(callee);
         for argument in arguments {
-            let value = self.evaluate(argument)?;
+            let value = self.operand(argument)?;
             self.stack.push(value);
         }
         Ok(base)
@@ -580,9 +638,17 @@ impl<'o> Interpreter<'o> {
         self.cells.truncate(cell_base);
         match (flow?, this) {
             (_, Some(this)) => Ok(this),
-            (Flow::Return(value), None) => Ok(value),
+            (Flow::Return, None) => Ok(std::mem::replace(&mut self.returned, Value::Nil)),
             (Flow::Next, None) => Ok(Value::Nil),
         }
+    }
+}
+
+/// Drops an expression statement's value; most are numbers or booleans, which need nothing.
+#[inline(always)]
+fn discard(value: Value) {
+    if matches!(value, Value::Nil | Value::Bool(_) | Value::Number(_)) {
+        std::mem::forget(value);
     }
 }
 

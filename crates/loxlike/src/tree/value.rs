@@ -133,6 +133,8 @@ pub struct Class {
     pub(crate) methods: Map<Rc<Closure>>,
     /// The `init` method, if the class or a superclass has one.
     pub(crate) init: Option<Rc<Closure>>,
+    /// The most fields an instance of the class has had: new instances reserve that many.
+    pub(crate) fields_seen: std::cell::Cell<usize>,
 }
 
 impl Class {
@@ -150,11 +152,69 @@ impl Class {
 /// An instance: its class and its fields.
 pub struct Instance {
     pub(crate) class: Rc<Class>,
-    pub(crate) fields: RefCell<Map<Value>>,
+    pub(crate) fields: RefCell<Fields>,
 }
 
 impl Instance {
     pub(crate) fn new(class: Rc<Class>) -> Self {
-        Instance { class, fields: RefCell::new(Map::default()) }
+        let fields = Fields::with_capacity(class.fields_seen.get());
+        Instance { class, fields: RefCell::new(fields) }
+    }
+
+    /// Sets a field (Lox never removes one).
+    pub(crate) fn set(&self, name: Symbol, value: Value) {
+        let mut fields = self.fields.borrow_mut();
+        fields.set(name, value);
+        // The next instance of the class starts with room for as many fields.
+        let seen = &self.class.fields_seen;
+        seen.set(seen.get().max(fields.len()));
+    }
+}
+
+/// An instance's fields: a short list searched in order, since most classes have a handful,
+/// and past [`Fields::INDEXED_FROM`] fields also a hash index, so that a program that gives
+/// one instance thousands of fields does not search thousands of entries per access.
+pub(crate) struct Fields {
+    list: Vec<(Symbol, Value)>,
+    /// Symbol to position in `list`; empty while the list is short.
+    index: Map<u32>,
+}
+
+impl Fields {
+    const INDEXED_FROM: usize = 16;
+
+    fn with_capacity(capacity: usize) -> Self {
+        Fields { list: Vec::with_capacity(capacity), index: Map::default() }
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn position(&self, name: Symbol) -> Option<usize> {
+        if self.index.is_empty() {
+            self.list.iter().position(|(field, _)| *field == name)
+        } else {
+            self.index.get(&name).map(|&at| at as usize)
+        }
+    }
+
+    /// The field `name`, if the instance has it.
+    pub(crate) fn get(&self, name: Symbol) -> Option<&Value> {
+        self.position(name).map(|at| &self.list[at].1)
+    }
+
+    fn set(&mut self, name: Symbol, value: Value) {
+        if let Some(at) = self.position(name) {
+            self.list[at].1 = value;
+            return;
+        }
+        self.list.push((name, value));
+        if self.list.len() == Self::INDEXED_FROM {
+            self.index =
+                self.list.iter().enumerate().map(|(at, (field, _))| (*field, at as u32)).collect();
+        } else if self.list.len() > Self::INDEXED_FROM {
+            self.index.insert(name, (self.list.len() - 1) as u32);
+        }
     }
 }

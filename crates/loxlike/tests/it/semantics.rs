@@ -184,3 +184,20 @@ print Derived().name()();";
         assert_eq!(output(engine, source), expected, "{engine:?}");
     }
 }
+
+#[test]
+fn an_instance_with_many_fields_finds_each_of_them() {
+    // The tree-walker searches a short field list in order and indexes a long one.
+    let sets: String = (0..40).map(|i| format!("o.f{i} = {i};")).collect();
+    let overwrite: String = (0..40).step_by(3).map(|i| format!("o.f{i} = o.f{i} * 100;")).collect();
+    let sum: Vec<String> = (0..40).map(|i| format!("o.f{i}")).collect();
+    let source = format!(
+        "class O {{}} var o = O(); {sets} {overwrite} print {}; var p = O(); p.f39 = 1; print p.f39;",
+        sum.join(" + ")
+    );
+    // 0..40 sums to 780; the overwritten ones (0, 3, ..., 39) add 99 times their sum, 273.
+    let expected = format!("{}\n1\n", 780 + 99 * 273);
+    for engine in ENGINES {
+        assert_eq!(output(engine, &source), expected, "{engine:?}");
+    }
+}
