@@ -116,6 +116,14 @@ pub struct BoundMethod {
     pub(crate) method: Rc<Closure>,
 }
 
+impl Drop for Closure {
+    fn drop(&mut self) {
+        if self.captured.iter().any(|cell| Rc::strong_count(cell) == 1) {
+            drop_bounded(std::mem::take(&mut self.captured));
+        }
+    }
+}
+
 /// A native function: a name, an arity and the Rust code.
 pub struct Native {
     pub(crate) arity: u8,
@@ -169,6 +177,64 @@ impl Instance {
         let seen = &self.class.fields_seen;
         seen.set(seen.get().max(fields.len()));
     }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let fields = &mut self.fields.get_mut().list;
+        if fields.iter().any(|(_, value)| value.owns_last_reference()) {
+            drop_bounded(std::mem::take(fields));
+        }
+    }
+}
+
+impl Value {
+    /// Whether dropping this value frees an object that holds other values, so that the
+    /// drop may go on into them.
+    fn owns_last_reference(&self) -> bool {
+        match self {
+            Value::Function(object) => Rc::strong_count(object) == 1,
+            Value::BoundMethod(object) => Rc::strong_count(object) == 1,
+            Value::Class(object) => Rc::strong_count(object) == 1,
+            Value::Instance(object) => Rc::strong_count(object) == 1,
+            Value::Nil | Value::Bool(_) | Value::Number(_) | Value::Str(_) | Value::Native(_) => {
+                false
+            }
+        }
+    }
+}
+
+/// Nested drops deeper than this are deferred (see [`drop_bounded`]).
+const MAX_DROP_DEPTH: usize = 10_000;
+
+thread_local! {
+    static DROP_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static DEFERRED: RefCell<Vec<Box<dyn std::any::Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Drops what an instance or closure held without recursing without bound (only called when
+/// the drop may cascade: most instances hold numbers, strings and shared objects).
+///
+/// Dropping the head of a linked list of twenty million instances drops the second from
+/// inside the first's drop, and so on: a recursion that overflows any native stack. So drops
+/// nest normally up to [`MAX_DROP_DEPTH`] levels; deeper ones are parked, and the outermost
+/// drop frees the parked ones one by one, each again with the full depth available.
+fn drop_bounded<T: 'static>(children: T) {
+    let depth = DROP_DEPTH.with(|depth| {
+        depth.set(depth.get() + 1);
+        depth.get()
+    });
+    if depth > MAX_DROP_DEPTH {
+        DEFERRED.with(|deferred| deferred.borrow_mut().push(Box::new(children)));
+    } else {
+        drop(children);
+    }
+    if depth == 1 {
+        while let Some(parked) = DEFERRED.with(|deferred| deferred.borrow_mut().pop()) {
+            drop(parked);
+        }
+    }
+    DROP_DEPTH.with(|depth| depth.set(depth.get() - 1));
 }
 
 /// An instance's fields: a short list searched in order, since most classes have a handful,
