@@ -310,9 +310,7 @@ impl<'o> Interpreter<'o> {
         for (name, def) in &class.methods {
             methods.insert(*name, Rc::new(self.closure(def)));
         }
-        let init = methods.get(&self.init).cloned();
-        let fields_seen = std::cell::Cell::new(0);
-        let value = Class { name: class.name.clone(), methods, init, fields_seen };
+        let value = Class::new(class.name.clone(), methods, self.init);
         self.assign(class.target, Value::Class(Rc::new(value)), 0)
     }
 
@@ -321,7 +319,7 @@ impl<'o> Interpreter<'o> {
     fn define(&mut self, home: Access, value: Value) {
         match home {
             Access::Slot(slot) => {
-                if let Some(slot) = self.stack.get_mut(self.frame.base + slot as usize) {
+                if let Some(slot) = self.slot_mut(slot) {
                     *slot = value;
                 }
             }
@@ -349,25 +347,39 @@ impl<'o> Interpreter<'o> {
         }
     }
 
+    /// Slot `slot` of the running frame (lowering only names slots inside the frame).
+    #[inline(always)]
+    fn slot_mut(&mut self, slot: u32) -> Option<&mut Value> {
+        self.stack.get_mut(self.frame.base + slot as usize)
+    }
+
+    #[inline(always)]
+    fn slot(&self, slot: u32) -> Value {
+        self.stack.get(self.frame.base + slot as usize).cloned().unwrap_or(Value::Nil)
+    }
+
+    #[inline(always)]
+    fn global(&self, name: Symbol, line: u32) -> Exec<Value> {
+        match self.globals.get(name as usize) {
+            Some(Some(value)) => Ok(value.clone()),
+            _ => Err(self.undefined(name, line)),
+        }
+    }
+
     fn read(&self, access: Access, line: u32) -> Exec<Value> {
-        Ok(match access {
-            Access::Slot(slot) => {
-                self.stack.get(self.frame.base + slot as usize).cloned().unwrap_or(Value::Nil)
-            }
+        match access {
+            Access::Slot(slot) => Ok(self.slot(slot)),
             Access::Cell(_) | Access::Captured(_) => {
-                self.cell(access).map_or(Value::Nil, |cell| cell.borrow().clone())
+                Ok(self.cell(access).map_or(Value::Nil, |cell| cell.borrow().clone()))
             }
-            Access::Global(name) => match self.globals.get(name as usize) {
-                Some(Some(value)) => value.clone(),
-                _ => return Err(self.undefined(name, line)),
-            },
-        })
+            Access::Global(name) => self.global(name, line),
+        }
     }
 
     fn assign(&mut self, access: Access, value: Value, line: u32) -> Exec<()> {
         match access {
             Access::Slot(slot) => {
-                if let Some(slot) = self.stack.get_mut(self.frame.base + slot as usize) {
+                if let Some(slot) = self.slot_mut(slot) {
                     *slot = value;
                 }
             }
@@ -395,13 +407,8 @@ impl<'o> Interpreter<'o> {
     fn operand(&mut self, expr: &Expr) -> Exec<Value> {
         match expr {
             Expr::Constant(value) => Ok(value.clone()),
-            Expr::Variable(Access::Slot(slot), _) => {
-                Ok(self.stack.get(self.frame.base + *slot as usize).cloned().unwrap_or(Value::Nil))
-            }
-            Expr::Variable(Access::Global(name), line) => match self.globals.get(*name as usize) {
-                Some(Some(value)) => Ok(value.clone()),
-                _ => Err(self.undefined(*name, *line)),
-            },
+            Expr::Variable(Access::Slot(slot), _) => Ok(self.slot(*slot)),
+            Expr::Variable(Access::Global(name), line) => self.global(*name, *line),
             _ => self.evaluate(expr),
         }
     }
@@ -563,7 +570,6 @@ impl<'o> Interpreter<'o> {
 
     /// Calls the callee at `base` with the `count` arguments above it.
     fn call(&mut self, base: usize, count: usize, line: u32) -> Exec<Value> {
-        self.line = line;
         match &self.stack[base] {
             Value::Function(closure) => {
                 let closure = closure.clone();
@@ -576,11 +582,14 @@ impl<'o> Interpreter<'o> {
             }
             Value::Class(class) => {
                 let class = class.clone();
-                self.check_call(class.arity(), count, line)?;
                 let instance = Value::Instance(Rc::new(Instance::new(class.clone())));
-                if let Some(init) = &class.init {
-                    self.stack[base] = instance.clone();
-                    self.call_closure(init.clone(), base, count, line)?;
+                match &class.init {
+                    // `init` checks the arguments against its own parameters.
+                    Some(init) => {
+                        self.stack[base] = instance.clone();
+                        self.call_closure(init.clone(), base, count, line)?;
+                    }
+                    None => self.check_call(0, count, line)?,
                 }
                 Ok(instance)
             }
@@ -593,8 +602,10 @@ impl<'o> Interpreter<'o> {
         }
     }
 
-    /// jlox's arity check, then the depth limit.
-    fn check_call(&self, arity: u8, count: usize, line: u32) -> Exec<()> {
+    /// jlox's arity check, then the depth limit. Every call passes here, so here it notes
+    /// its line for a fuel error.
+    fn check_call(&mut self, arity: u8, count: usize, line: u32) -> Exec<()> {
+        self.line = line;
         if count != arity as usize {
             let message = format!("Expected {arity} arguments but got {count}.");
             return Err(error(message, line));
@@ -613,7 +624,6 @@ impl<'o> Interpreter<'o> {
         count: usize,
         line: u32,
     ) -> Exec<Value> {
-        self.line = line;
         let def = closure.def.clone();
         self.check_call(def.arity, count, line)?;
         let frame_end = base + def.slots as usize;

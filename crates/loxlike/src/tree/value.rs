@@ -146,14 +146,16 @@ pub struct Class {
 }
 
 impl Class {
+    /// A class with these methods (inherited ones included); `init` is the initializer's
+    /// name.
+    pub(crate) fn new(name: Rc<str>, methods: Map<Rc<Closure>>, init: Symbol) -> Self {
+        let init = methods.get(&init).cloned();
+        Class { name, methods, init, fields_seen: std::cell::Cell::new(0) }
+    }
+
     /// The method `name`, inherited or not.
     pub(crate) fn find_method(&self, name: Symbol) -> Option<&Rc<Closure>> {
         self.methods.get(&name)
-    }
-
-    /// What calling the class takes: `init`'s parameters.
-    pub(crate) fn arity(&self) -> u8 {
-        self.init.as_ref().map_or(0, |init| init.def.arity)
     }
 }
 
