@@ -97,6 +97,11 @@ pub mod op {
     pub const LESS_EQUAL_CONSTANT: u8 = 45;
     pub const GREATER_CONSTANT: u8 = 46;
     pub const GREATER_EQUAL_CONSTANT: u8 = 47;
+    /// The first value no instruction uses.
+    pub const UNUSED_FIRST: u8 = 48;
+    /// Every opcode is at most this, and the loop dispatches on `byte & MASK`: with an arm for
+    /// each of the 64 values that leaves, the jump table needs no range check.
+    pub const MASK: u8 = 63;
 
     /// Every opcode's name, indexed by opcode.
     pub const NAMES: [&str; 48] = [

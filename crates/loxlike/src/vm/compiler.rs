@@ -44,7 +44,8 @@ pub fn compile(
         compiler.functions.truncate(known);
         return Err(CompileErrors(compiler.errors));
     }
-    let function = Function { name: None, arity: 0, upvalue_count: 0, chunk: script.chunk };
+    let function =
+        Function { name: None, arity: 0, upvalue_count: 0, chunk: script.chunk, code_start: 0 };
     Ok(compiler.add_function(function))
 }
 
@@ -270,7 +271,13 @@ impl Compiler<'_> {
         self.line = outer_line;
         let name = Some(Rc::from(self.program.interner.text(function.name)));
         let upvalue_count = function.captures.len() as u8;
-        let compiled = Function { name, arity: function.arity, upvalue_count, chunk: inner.chunk };
+        let compiled = Function {
+            name,
+            arity: function.arity,
+            upvalue_count,
+            chunk: inner.chunk,
+            code_start: 0,
+        };
         let id = self.add_function(compiled);
         let r = self.heap.alloc(Object::Function(id));
         let index = self.constant(f, Value::obj(r), function.end);

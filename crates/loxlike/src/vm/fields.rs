@@ -12,7 +12,7 @@
 //! - [`Hints`] remembers, for each property instruction, the position where it last found its
 //!   name. A lookup checks that position first and scans only if the guess is wrong. A hint is
 //!   only ever a guess that is checked, so two instructions may share one (the table is small
-//!   and indexed by a hash of the instruction's address) without any effect on behaviour.
+//!   and indexed by the low bits of the instruction's address) without any effect on behaviour.
 //!
 //! The cost: a miss scans the fields, so an instance with n fields costs O(n) where the hint
 //! is wrong. Field names are identifiers written in the program, so n is bounded by the size
@@ -100,11 +100,10 @@ impl Default for Hints {
 }
 
 impl Hints {
-    /// The hint of the instruction that ends at `ip` in function number `function`.
+    /// The hint of the instruction that ends at code address `ip`.
     #[inline]
-    pub(crate) fn at(&mut self, function: usize, ip: usize) -> &mut u16 {
-        let index = (ip ^ function.wrapping_mul(0x9e37)) & (HINTS - 1);
-        &mut self.0[index]
+    pub(crate) fn at(&mut self, ip: usize) -> &mut u16 {
+        &mut self.0[ip & (HINTS - 1)]
     }
 }
 

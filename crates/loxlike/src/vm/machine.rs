@@ -4,10 +4,14 @@
 //! the callee (or `this` in a method), then the arguments, then the locals.
 //!
 //! What makes dispatch cheap:
-//! - the running frame's code, constants, `ip` and `base`, and the stack's top `sp`, are local
+//! - the running frame's constants, `ip` and `base`, and the stack's top `sp`, are local
 //!   variables of the loop. `ip` is written back only when the loop leaves the frame (a call,
 //!   a return, an error); `sp` goes to the helpers by value and comes back as their result,
 //!   so nothing forces it out of a register;
+//! - code is read from the code space (see [`super::code`]), a fixed-size array: `ip` is
+//!   masked once per instruction and no byte read carries a bounds check. The opcode is
+//!   masked too, with an arm for each of the 64 values that leaves, so the jump table that
+//!   dispatches needs no range check either;
 //! - the value stack is a fixed array of [`STACK_SLOTS`], a power of two, and every read or
 //!   write below the top indexes it under `STACK_MASK`, which the optimiser can see is in
 //!   bounds. The bytecode's invariants keep those indices below the top; only a push checks
@@ -24,6 +28,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use super::chunk::op;
+use super::code::{CODE_BYTES, CODE_MASK, Code, CodeSpace};
 use super::fields::Hints;
 use super::heap::Heap;
 use super::methods::{Method, MethodCache};
@@ -31,6 +36,7 @@ use super::object::{
     BoundMethod, Closure, FIELD_CAPACITY_HINT, Function, FunctionId, Kind, Native, ObjRef, Object,
     Upvalue, Value,
 };
+use crate::diag::{CompileError, CompileErrors, Location};
 use crate::syntax::ast::{Interner, Symbol};
 use crate::{HostValue, Limits, RuntimeError};
 
@@ -112,6 +118,11 @@ pub struct Vm<'o> {
     /// Every function compiled so far. Shared with the running loop, which borrows its code
     /// from here; it only grows, between runs.
     pub(crate) functions: Rc<Vec<Function>>,
+    /// Every loaded function's code (see [`super::code`]); shared with the running loop
+    /// like `functions`, and only written between runs.
+    pub(crate) code: Rc<CodeSpace>,
+    /// How many functions of `functions` have their code in `code`.
+    pub(crate) loaded: usize,
     /// Taken by the loop while a program runs.
     stack: Option<Box<Stack>>,
     frames: Frames,
@@ -134,6 +145,8 @@ impl<'o> Vm<'o> {
             hints: Hints::default(),
             methods: MethodCache::default(),
             functions: Rc::new(Vec::new()),
+            code: Rc::new(CodeSpace::default()),
+            loaded: 0,
             stack: None,
             frames: Frames::new(),
             globals: Vec::new(),
@@ -171,6 +184,31 @@ impl<'o> Vm<'o> {
         self.init = interner.get("init").unwrap_or(u32::MAX);
     }
 
+    /// Copies the code of the functions compiled since the last call into the code space and
+    /// notes where each starts. If they do not all fit, none is kept.
+    pub(crate) fn load_code(&mut self) -> Result<(), CompileErrors> {
+        // No run is in progress, so neither table is shared and this does not copy them.
+        let functions = Rc::make_mut(&mut self.functions);
+        let space = Rc::make_mut(&mut self.code);
+        let new = &mut functions[self.loaded..];
+        let size: usize = new.iter().map(|f| f.chunk.code.len()).sum();
+        if size > space.free() {
+            let line = new.last().and_then(|f| f.chunk.lines.first()).copied().unwrap_or(1);
+            functions.truncate(self.loaded);
+            let message = format!("Too much code (the limit is {CODE_BYTES} bytes of bytecode).");
+            return Err(CompileErrors(vec![CompileError {
+                line,
+                location: Location::Nowhere,
+                message,
+            }]));
+        }
+        for function in new {
+            function.code_start = space.load(&function.chunk.code).unwrap_or(0);
+        }
+        self.loaded = functions.len();
+        Ok(())
+    }
+
     /// Runs a compiled script function.
     pub(crate) fn run(&mut self, script: FunctionId) -> Result<(), RuntimeError> {
         let closure = Closure { function: script, upvalues: Box::new([]) };
@@ -178,7 +216,8 @@ impl<'o> Vm<'o> {
         let mut stack = self.stack.take().unwrap_or_else(new_stack);
         stack[0] = Value::obj(closure).to_bits();
         self.frames.len = 0;
-        self.frames.push(Frame { closure, function: script, ip: 0, base: 0 });
+        let ip = self.functions[script.index()].code_start;
+        self.frames.push(Frame { closure, function: script, ip, base: 0 });
         let result = self.execute(&mut stack, 1);
         self.stack = Some(stack);
         let _ = self.out.flush();
@@ -201,8 +240,9 @@ impl<'o> Vm<'o> {
             .rev()
             .map(|frame| {
                 let function = &self.functions[frame.function.index()];
-                let line =
-                    function.chunk.lines.get(frame.ip.saturating_sub(1)).copied().unwrap_or(0);
+                // `ip` is one past the instruction that was running.
+                let offset = frame.ip.saturating_sub(function.code_start + 1);
+                let line = function.chunk.lines.get(offset).copied().unwrap_or(0);
                 match &function.name {
                     Some(name) => format!("[line {line}] in {name}()"),
                     None => format!("[line {line}] in script"),
@@ -392,11 +432,12 @@ impl<'o> Vm<'o> {
         function: FunctionId,
         argc: usize,
     ) -> Result<(), String> {
-        let arity = self.functions[function.index()].arity;
+        let callee = &self.functions[function.index()];
+        let (arity, ip) = (callee.arity, callee.code_start);
         if argc != arity as usize || self.frames.len >= MAX_FRAMES {
             return Err(call_error(arity, argc));
         }
-        self.frames.push(Frame { closure, function, ip: 0, base: sp - argc - 1 });
+        self.frames.push(Frame { closure, function, ip, base: sp - argc - 1 });
         Ok(())
     }
 
@@ -566,7 +607,7 @@ impl<'o> Vm<'o> {
     }
 
     /// `CLOSURE`: a closure of the function constant `function`, capturing what the operands
-    /// from `code[ip]` on name. Returns it and the offset after those operands.
+    /// from `ip` on name. Returns it and the offset after those operands.
     #[inline(never)]
     fn make_closure(
         &mut self,
@@ -574,7 +615,7 @@ impl<'o> Vm<'o> {
         function: Value,
         enclosing: ObjRef,
         base: usize,
-        code: &[u8],
+        code: &Code,
         mut ip: usize,
     ) -> Result<(Value, usize), String> {
         let function = match function.as_obj().map(|r| self.heap.get(r)) {
@@ -585,7 +626,7 @@ impl<'o> Vm<'o> {
         self.reserve(stack, 64 + count * 40)?;
         let mut upvalues = Vec::with_capacity(count);
         for _ in 0..count {
-            let (is_local, index) = (code[ip] == 1, code[ip + 1]);
+            let (is_local, index) = (code[ip & CODE_MASK] == 1, code[(ip + 1) & CODE_MASK]);
             ip += 2;
             upvalues.push(if is_local {
                 self.capture_upvalue(base + index as usize)
@@ -654,14 +695,16 @@ impl<'o> Vm<'o> {
         stack: &mut Stack,
         mut sp: usize,
     ) -> Result<(), String> {
-        // The loop borrows code from its own handle on the function table, so that `self`
-        // stays free for the calls below; nothing compiles while it runs. The running frame's
-        // code, constants, `ip`, `base` and the stack's top `sp` are plain locals: helpers get
-        // `sp` by value and hand back the new one, so the optimiser can keep it in a register.
+        // The loop borrows code from its own handles on the function table and the code space,
+        // so that `self` stays free for the calls below; nothing compiles or loads while it
+        // runs. The running frame's constants, `ip`, `base` and the stack's top `sp` are plain
+        // locals: helpers get `sp` by value and hand back the new one, so the optimiser can
+        // keep it in a register. `ip` is an address in the code space, read under `CODE_MASK`.
         let functions = Rc::clone(&self.functions);
+        let space = Rc::clone(&self.code);
+        let code: &Code = space.bytes();
         let mut frame_index = self.frames.len - 1;
         let mut function = self.frames.get(frame_index).function.index();
-        let mut code: &[u8] = &functions[function].chunk.code;
         let mut constants: &[Value] = &functions[function].chunk.constants;
         let mut ip = self.frames.get(frame_index).ip;
         let mut base = self.frames.get(frame_index).base;
@@ -675,7 +718,6 @@ impl<'o> Vm<'o> {
             () => {
                 frame_index = self.frames.len - 1;
                 function = self.frames.get(frame_index).function.index();
-                code = &functions[function].chunk.code;
                 constants = &functions[function].chunk.constants;
                 ip = self.frames.get(frame_index).ip;
                 base = self.frames.get(frame_index).base;
@@ -686,9 +728,8 @@ impl<'o> Vm<'o> {
             ($target:expr, $argc:expr) => {
                 frame_index += 1;
                 function = $target.index();
-                code = &functions[function].chunk.code;
                 constants = &functions[function].chunk.constants;
-                ip = 0;
+                ip = functions[function].code_start;
                 base = sp - $argc - 1;
             };
         }
@@ -768,8 +809,11 @@ impl<'o> Vm<'o> {
                 }
                 *fuel -= 1;
             }
+            // Masked once here, `ip` is at most `CODE_MASK`, and the few operand bytes after
+            // the opcode lie in the code space's padding at worst: no read below is checked.
+            ip &= CODE_MASK;
             let instruction = read_byte!();
-            match instruction {
+            match instruction & op::MASK {
                 op::CONSTANT => {
                     let index = read_byte!() as usize;
                     push!(constants[index]);
@@ -836,7 +880,7 @@ impl<'o> Vm<'o> {
                     let Object::Instance(instance) = self.heap.get(r) else {
                         fail!(error("Only instances have properties."))
                     };
-                    let hint = self.hints.at(function, ip);
+                    let hint = self.hints.at(ip);
                     if let Some(value) = instance.fields.get(name as Symbol, hint) {
                         set(stack, sp - 1, value);
                     } else {
@@ -858,7 +902,7 @@ impl<'o> Vm<'o> {
                         fail!(message);
                     }
                     let value = peek!(0);
-                    let hint = self.hints.at(function, ip);
+                    let hint = self.hints.at(ip);
                     if let Object::Instance(instance) = self.heap.get_mut(r)
                         && instance.fields.set(name as Symbol, value, hint)
                     {
@@ -1032,7 +1076,6 @@ impl<'o> Vm<'o> {
                     function = caller.function.index();
                     ip = caller.ip;
                     base = caller.base;
-                    code = &functions[function].chunk.code;
                     constants = &functions[function].chunk.constants;
                 }
                 op::CLASS => {
@@ -1053,7 +1096,13 @@ impl<'o> Vm<'o> {
                     self.add_method(peek!(1), name, peek!(0));
                     sp -= 1;
                 }
-                _ => fail!(unknown_opcode(instruction)),
+                // Every other value `& op::MASK` can leave, one by one (a range pattern would be
+                // a test of its own): the jump table covers all 64 and needs no range check.
+                #[allow(clippy::manual_range_patterns)]
+                48 | 49 | 50 | 51 | 52 | 53 | 54 | 55 | 56 | 57 | 58 | 59 | 60 | 61 | 62 | 63 => {
+                    fail!(unknown_opcode(instruction))
+                }
+                _ => unreachable!("an opcode masked with op::MASK is below 64"),
             }
         }
     }
@@ -1106,4 +1155,39 @@ fn get(stack: &Stack, index: usize) -> Value {
 #[inline(always)]
 fn set(stack: &mut Stack, index: usize, value: Value) {
     stack[index & STACK_MASK] = value.to_bits();
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::vm::chunk::Chunk;
+    use crate::vm::code::CODE_BYTES;
+
+    #[test]
+    fn code_that_does_not_fit_the_code_space_is_a_compile_error_and_nothing_is_loaded() {
+        let mut out = Vec::new();
+        let mut vm = Vm::new(&mut out, Limits::default(), false);
+        let small = Function {
+            chunk: Chunk { code: vec![op::NIL, op::RETURN], ..Chunk::default() },
+            ..Function::default()
+        };
+        Rc::make_mut(&mut vm.functions).push(small.clone());
+        vm.load_code().unwrap();
+        assert_eq!(vm.loaded, 1);
+
+        let mut huge = Chunk { code: vec![op::NIL; CODE_BYTES], ..Chunk::default() };
+        huge.lines = vec![7; CODE_BYTES];
+        Rc::make_mut(&mut vm.functions).push(Function { chunk: huge, ..Function::default() });
+        let errors = vm.load_code().unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].line, 7);
+        assert!(errors.0[0].message.starts_with("Too much code"), "{}", errors.0[0].message);
+        assert_eq!(vm.functions.len(), 1, "the functions that did not fit are dropped");
+
+        // What did fit is still there, and more code still loads after it.
+        Rc::make_mut(&mut vm.functions).push(small);
+        vm.load_code().unwrap();
+        assert_eq!(vm.functions[1].code_start, 2);
+    }
 }

@@ -13,6 +13,7 @@
 //! - [`disasm`]: a disassembler in clox's format.
 
 pub mod chunk;
+pub mod code;
 pub mod compiler;
 pub mod disasm;
 pub mod fields;
@@ -54,6 +55,7 @@ impl Vm<'_> {
         let functions = std::rc::Rc::make_mut(&mut self.functions);
         let script = compiler::compile(program, source, &mut self.heap, functions)
             .map_err(Error::Compile)?;
+        self.load_code().map_err(Error::Compile)?;
         self.learn_names(&program.interner, natives);
         self.run(script).map_err(Error::Runtime)
     }

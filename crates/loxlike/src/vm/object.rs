@@ -185,6 +185,8 @@ pub struct Function {
     pub upvalue_count: u8,
     /// The code.
     pub chunk: Chunk,
+    /// Where the VM copied the code to in its code space (see `vm::code`); 0 until then.
+    pub(crate) code_start: usize,
 }
 
 /// A function value: a function and the variables it captured.
