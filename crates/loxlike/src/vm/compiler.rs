@@ -163,10 +163,7 @@ impl Compiler<'_> {
 
     fn statement(&mut self, f: &mut FunctionBuilder, statement: &Stmt) {
         match statement {
-            Stmt::Expression(expr) => {
-                self.expression(f, expr);
-                self.emit(f, op::POP);
-            }
+            Stmt::Expression(expr) => self.expression_statement(f, expr),
             Stmt::Print(expr) => {
                 self.expression(f, expr);
                 self.emit(f, op::PRINT);
@@ -180,35 +177,34 @@ impl Compiler<'_> {
                 self.end_scope(f, &scope.captured);
             }
             Stmt::If { condition, then_branch, else_branch } => {
+                // The test pops its condition, so neither branch starts with a `POP` (clox's
+                // layout has one on each); without an else branch there is no jump over it.
                 self.expression(f, condition);
-                let then_jump = self.emit_jump(f, op::JUMP_IF_FALSE);
-                self.emit(f, op::POP);
+                let then_jump = self.emit_jump(f, op::POP_JUMP_IF_FALSE);
                 self.statement(f, then_branch);
-                let else_jump = self.emit_jump(f, op::JUMP);
-                self.patch_jump(f, then_jump, 0);
-                self.emit(f, op::POP);
-                if let Some(else_branch) = else_branch {
-                    self.statement(f, else_branch);
+                match else_branch {
+                    Some(else_branch) => {
+                        let else_jump = self.emit_jump(f, op::JUMP);
+                        self.patch_jump(f, then_jump, 0);
+                        self.statement(f, else_branch);
+                        self.patch_jump(f, else_jump, 0);
+                    }
+                    None => self.patch_jump(f, then_jump, 0),
                 }
-                self.patch_jump(f, else_jump, 0);
             }
             Stmt::While { condition, body, end } => {
                 let start = f.chunk.code.len();
                 self.expression(f, condition);
-                let exit = self.emit_jump(f, op::JUMP_IF_FALSE);
-                self.emit(f, op::POP);
+                let exit = self.emit_jump(f, op::POP_JUMP_IF_FALSE);
                 self.statement(f, body);
                 self.emit_loop(f, start, *end);
                 self.patch_jump(f, exit, *end);
-                self.emit(f, op::POP);
             }
             Stmt::For { condition, increment, body, end } => {
                 let start = f.chunk.code.len();
                 let exit = condition.as_ref().map(|condition| {
                     self.expression(f, condition);
-                    let exit = self.emit_jump(f, op::JUMP_IF_FALSE);
-                    self.emit(f, op::POP);
-                    exit
+                    self.emit_jump(f, op::POP_JUMP_IF_FALSE)
                 });
                 self.statement(f, body);
                 if let Some(increment) = increment {
@@ -218,7 +214,6 @@ impl Compiler<'_> {
                 self.emit_loop(f, start, *end);
                 if let Some(exit) = exit {
                     self.patch_jump(f, exit, *end);
-                    self.emit(f, op::POP);
                 }
             }
             Stmt::Function { target, function } => {
@@ -234,6 +229,41 @@ impl Compiler<'_> {
                 self.emit(f, op::RETURN);
             }
             Stmt::Class(class) => self.class(f, class),
+        }
+    }
+
+    /// An expression whose value is thrown away. An assignment to a slot, a global or a
+    /// field stores and pops in one instruction; anything else is followed by `POP`.
+    fn expression_statement(&mut self, f: &mut FunctionBuilder, expr: &Expr) {
+        match expr {
+            Expr::Assign { target, value } => {
+                let store = match target.place {
+                    Place::Global => op::SET_GLOBAL_POP,
+                    Place::Local { vm: VmPlace::Slot(_), .. } => op::SET_LOCAL_POP,
+                    Place::Local { vm: VmPlace::Upvalue(_), .. } => {
+                        self.expression(f, expr);
+                        self.emit(f, op::POP);
+                        return;
+                    }
+                };
+                self.expression(f, value);
+                self.line = target.line;
+                self.emit(f, store);
+                match target.place {
+                    Place::Local { vm: VmPlace::Slot(slot), .. } => self.emit(f, slot),
+                    _ => self.emit_u16(f, target.name as u16),
+                }
+            }
+            Expr::Set { object, name, value, line } => {
+                self.expression(f, object);
+                self.expression(f, value);
+                self.line = *line;
+                self.emit_with_name(f, op::SET_PROPERTY_POP, *name);
+            }
+            _ => {
+                self.expression(f, expr);
+                self.emit(f, op::POP);
+            }
         }
     }
 
@@ -438,6 +468,16 @@ impl Compiler<'_> {
                 }
             },
             Expr::Get { object, name, line } => {
+                // `this.x`, `node.left`: a local's property in one instruction.
+                if let Expr::Variable(var) | Expr::This(var) = &**object
+                    && let Place::Local { vm: VmPlace::Slot(slot), .. } = var.place
+                {
+                    self.line = *line;
+                    self.emit(f, op::GET_LOCAL_PROPERTY);
+                    self.emit(f, slot);
+                    self.emit_u16(f, *name as u16);
+                    return;
+                }
                 self.expression(f, object);
                 self.line = *line;
                 self.emit_with_name(f, op::GET_PROPERTY, *name);

@@ -78,6 +78,8 @@ pub(crate) fn instruction(
         let s = chunk.read_u16(at) as u32;
         if (s as usize) < names.len() { names.text(s).to_string() } else { format!("#{s}") }
     };
+    // A name operand: its symbol number and text.
+    let named = |at: usize| format!("{:4} '{}'", chunk.read_u16(at), symbol(at));
     match opcode {
         op::CONSTANT
         | op::ADD_CONSTANT
@@ -93,37 +95,37 @@ pub(crate) fn instruction(
             let _ = writeln!(out, "{name:<16} {index:4} '{}'", constant_text(value, context));
             offset + 2
         }
-        op::GET_LOCAL | op::SET_LOCAL | op::GET_UPVALUE | op::SET_UPVALUE | op::CALL => {
+        op::GET_LOCAL
+        | op::SET_LOCAL
+        | op::SET_LOCAL_POP
+        | op::GET_UPVALUE
+        | op::SET_UPVALUE
+        | op::CALL => {
             let _ = writeln!(out, "{name:<16} {:4}", byte(offset + 1));
             offset + 2
         }
         op::GET_GLOBAL
         | op::DEFINE_GLOBAL
         | op::SET_GLOBAL
+        | op::SET_GLOBAL_POP
         | op::GET_PROPERTY
         | op::SET_PROPERTY
+        | op::SET_PROPERTY_POP
         | op::GET_SUPER
         | op::CLASS
         | op::METHOD => {
-            let _ = writeln!(
-                out,
-                "{name:<16} {:4} '{}'",
-                chunk.read_u16(offset + 1),
-                symbol(offset + 1)
-            );
+            let _ = writeln!(out, "{name:<16} {}", named(offset + 1));
             offset + 3
         }
-        op::INVOKE | op::SUPER_INVOKE => {
-            let _ = writeln!(
-                out,
-                "{name:<16} ({} args) {:4} '{}'",
-                byte(offset + 3),
-                chunk.read_u16(offset + 1),
-                symbol(offset + 1)
-            );
+        op::GET_LOCAL_PROPERTY => {
+            let _ = writeln!(out, "{name:<16} {:4} {}", byte(offset + 1), named(offset + 2));
             offset + 4
         }
-        op::JUMP | op::JUMP_IF_FALSE | op::LOOP => {
+        op::INVOKE | op::SUPER_INVOKE => {
+            let _ = writeln!(out, "{name:<16} ({} args) {}", byte(offset + 3), named(offset + 1));
+            offset + 4
+        }
+        op::JUMP | op::JUMP_IF_FALSE | op::POP_JUMP_IF_FALSE | op::LOOP => {
             let jump = chunk.read_u16(offset + 1) as isize;
             let sign = if opcode == op::LOOP { -1 } else { 1 };
             let target = offset as isize + 3 + sign * jump;

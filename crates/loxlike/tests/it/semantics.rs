@@ -1,6 +1,6 @@
 //! Behaviour that the engines' shortcuts must not change, checked on both engines: fields that
 //! shadow methods, property hints that guess wrong, where the tree-walker keeps captured
-//! variables, NaN from the host, and the disassembler.
+//! variables, the VM's fused instructions, NaN from the host, and the disassembler.
 
 use byo_loxlike::{Engine, HostValue, Lox};
 
@@ -200,4 +200,56 @@ fn an_instance_with_many_fields_finds_each_of_them() {
     for engine in ENGINES {
         assert_eq!(output(engine, &source), expected, "{engine:?}");
     }
+}
+
+#[test]
+fn fused_instructions_behave_as_the_pairs_they_replace() {
+    // The VM compiles a test that pops its condition, `local.name` in one instruction, and
+    // assignment statements that store and pop at once. Every shape of each, and a loop long
+    // enough that a value left behind on each pass would overflow the stack.
+    let source = "
+var g = 0;
+class P { init() { this.x = 1; } sum(o) { return this.x + o.x; } }
+fun f(o) { var local = o; return local.x; }
+fun counter() { var n = 0; fun inc() { n = n + 1; return n; } return inc; }
+for (var i = 0; i < 20000; i = i + 1) {
+  var l = i;
+  l = l + 1;
+  g = g + 1;
+  var p = P();
+  p.x = l;
+  if (i == 19999) print p.sum(p);
+}
+print g;
+if (nil) print \"no\"; else print \"nil is false\";
+if (false) print \"no\";
+if (0) print \"0 is true\";
+if (\"\") print \"empty is true\"; else print \"no\";
+var w = 3;
+while (w > 0) w = w - 1;
+print w;
+print f(P());
+var c = counter(); c(); print c();
+print nil and 1; print 1 and 2; print nil or 3; print 4 or nil;";
+    let expected = "40000\n20000\nnil is false\n0 is true\nempty is true\n0\n1\n2\nnil\n2\n3\n4\n";
+    for engine in ENGINES {
+        assert_eq!(output(engine, source), expected, "{engine:?}");
+        for (program, message, line) in [
+            ("fun f() {\n var n = 1;\n n.x; }\nf();", "Only instances have properties.", 3),
+            ("fun f() {\n var n = 1;\n n.x = 2; }\nf();", "Only instances have fields.", 3),
+            ("var a = 1;\n\nnope = a;", "Undefined variable 'nope'.", 3),
+        ] {
+            let Err(byo_loxlike::Error::Runtime(error)) = Lox::new(engine).run_captured(program)
+            else {
+                panic!("{engine:?} {program}: no runtime error");
+            };
+            assert_eq!(error.message, message, "{engine:?} {program}");
+            assert!(error.trace[0].starts_with(&format!("[line {line}]")), "{error:?}");
+        }
+    }
+    let listing = byo_loxlike::disassemble("fun f(o) { o.x = o.y; if (o) o = 1; }").unwrap();
+    for expected in ["OP_GET_LOCAL_PROPERTY", "OP_SET_PROPERTY_POP", "OP_POP_JUMP_IF_FALSE"] {
+        assert!(listing.contains(expected), "{expected}: {listing}");
+    }
+    assert!(listing.contains("OP_SET_LOCAL_POP    1\n"), "{listing}");
 }
