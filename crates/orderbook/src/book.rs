@@ -250,7 +250,11 @@ impl OrderBook {
         available
     }
 
-    /// Matches the taker, then rests or cancels what is left.
+    /// Matches the taker, then rests or cancels what is left. Always inlined into `apply`:
+    /// out of line, the taker went through memory, written field by field and read back with
+    /// two neighbouring fields merged into one wide load, which waits on a failed
+    /// store-to-load forward (replay harness: 29.8 -> 28.0 ns a message).
+    #[inline(always)]
     fn execute(
         &mut self,
         taker: Taker,
