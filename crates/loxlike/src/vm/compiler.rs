@@ -208,8 +208,7 @@ impl Compiler<'_> {
                 });
                 self.statement(f, body);
                 if let Some(increment) = increment {
-                    self.expression(f, increment);
-                    self.emit(f, op::POP);
+                    self.expression_statement(f, increment);
                 }
                 self.emit_loop(f, start, *end);
                 if let Some(exit) = exit {
@@ -232,8 +231,9 @@ impl Compiler<'_> {
         }
     }
 
-    /// An expression whose value is thrown away. An assignment to a slot, a global or a
-    /// field stores and pops in one instruction; anything else is followed by `POP`.
+    /// An expression whose value is thrown away (a statement, a `for` loop's increment). An
+    /// assignment to a slot, a global or a field stores and pops in one instruction; anything
+    /// else is followed by `POP`.
     fn expression_statement(&mut self, f: &mut FunctionBuilder, expr: &Expr) {
         match expr {
             Expr::Assign { target, value } => {
