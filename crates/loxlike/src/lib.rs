@@ -75,8 +75,9 @@ pub struct Limits {
     /// Stop with `Instruction budget exhausted.` after this many bytecode instructions (VM) or
     /// statements (tree-walker).
     pub fuel: Option<u64>,
-    /// Stop with `Memory limit exceeded.` when the VM's live heap would grow past this many
-    /// bytes (after a collection). The tree-walker does not track memory.
+    /// Stop with `Memory limit exceeded.` when the live objects would grow past this many
+    /// bytes: the VM's heap after a collection; in the tree-walker, its strings, instances and
+    /// closures (see `tree::meter`).
     pub memory: Option<usize>,
 }
 
@@ -299,7 +300,7 @@ pub fn repl(
 
 /// One REPL session's engine: its globals and heap live from line to line.
 enum Session<'o> {
-    Tree(tree::Interpreter<'o>),
+    Tree(Box<tree::Interpreter<'o>>),
     Vm(Box<vm::Vm<'o>>),
 }
 
@@ -328,7 +329,7 @@ fn repl_loop(
     let mut session = match engine {
         Engine::Tree => {
             let empty = syntax::ast::Program::default();
-            Session::Tree(tree::Interpreter::new(&empty, out, Limits::default()))
+            Session::Tree(Box::new(tree::Interpreter::new(&empty, out, Limits::default())))
         }
         Engine::Vm => Session::Vm(Box::new(vm::Vm::new(out, Limits::default(), false))),
     };

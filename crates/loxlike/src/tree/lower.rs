@@ -23,6 +23,7 @@
 
 use std::rc::Rc;
 
+use super::meter::Text;
 use super::node::{Access, Capture, ClassDef, Expr, FunctionDef, Stmt};
 use super::value::Value;
 use crate::syntax::ast::{self, FunctionKind, Place, Symbol};
@@ -31,7 +32,7 @@ use crate::syntax::ast::{self, FunctionKind, Place, Symbol};
 pub(crate) fn program(
     program: &ast::Program,
     names: &[Rc<str>],
-    strings: &mut Vec<Option<Rc<String>>>,
+    strings: &mut Vec<Option<Rc<Text>>>,
 ) -> Rc<FunctionDef> {
     let mut lowering =
         Lowering { names, strings, scopes: Vec::new(), functions: vec![FunctionState::new()] };
@@ -52,7 +53,7 @@ pub(crate) fn program(
 struct Lowering<'a> {
     names: &'a [Rc<str>],
     /// One shared string per string literal's symbol, so equal literals are one object.
-    strings: &'a mut Vec<Option<Rc<String>>>,
+    strings: &'a mut Vec<Option<Rc<Text>>>,
     scopes: Vec<ScopeState<'a>>,
     functions: Vec<FunctionState>,
 }
@@ -332,13 +333,13 @@ impl<'a> Lowering<'a> {
         self.names.get(symbol as usize).cloned().unwrap_or_else(|| Rc::from(""))
     }
 
-    fn string(&mut self, symbol: Symbol) -> Rc<String> {
+    fn string(&mut self, symbol: Symbol) -> Rc<Text> {
         let index = symbol as usize;
         if self.strings.len() <= index {
             self.strings.resize(index + 1, None);
         }
         let text = self.names.get(index).map_or("", |name| &**name);
-        self.strings[index].get_or_insert_with(|| Rc::new(text.to_owned())).clone()
+        self.strings[index].get_or_insert_with(|| Rc::new(Text::new(text.to_owned()))).clone()
     }
 
     fn boxed(&mut self, expr: &'a ast::Expr) -> Box<Expr> {

@@ -10,12 +10,16 @@
 //! locals) and of one cell stack, and a `return` is an ordinary result (`Flow::Return`), not
 //! an unwinding error as jlox's `Return` exception is.
 //!
+//! Memory is reference counted (see [`Value`]); the `meter` module counts the bytes of the
+//! objects a program can pile up, for `Limits::memory`.
+//!
 //! It recurses on the native stack, so depth is bounded twice: the parser caps nesting within
 //! one function ([`MAX_NESTING`](crate::syntax::MAX_NESTING)), and calls deeper than
 //! [`MAX_CALL_DEPTH`] stop with `Stack overflow.`. [`run`] gives it a thread whose stack holds
 //! that worst case.
 
 mod lower;
+mod meter;
 mod node;
 mod value;
 
@@ -23,6 +27,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
 
+pub use meter::Text;
 use node::{Access, Capture, ClassDef, Expr, FunctionDef, Stmt};
 use value::Cell;
 pub use value::{BoundMethod, Class, Closure, Instance, Native, Value};
@@ -65,6 +70,15 @@ pub fn run(
     })
 }
 
+/// The runtime error of a program over `Limits::memory` (the VM's words).
+const MEMORY_EXCEEDED: &str = "Memory limit exceeded.";
+
+/// [`MEMORY_EXCEEDED`] at `line` once the objects made so far are over the budget (checked
+/// after making an instance, a closure or a field: each is small).
+fn check_memory(line: u32) -> Exec<()> {
+    if meter::fits(0) { Ok(()) } else { Err(error(MEMORY_EXCEEDED, line)) }
+}
+
 /// Evaluation's error: boxed, so that a result is as small as what it carries.
 type Exec<T> = Result<T, Box<RuntimeError>>;
 
@@ -101,7 +115,7 @@ pub struct Interpreter<'o> {
     globals: Vec<Option<Value>>,
     names: Vec<Rc<str>>,
     /// One shared string per literal's symbol (see `lower`).
-    strings: Vec<Option<Rc<String>>>,
+    strings: Vec<Option<Rc<Text>>>,
     stack: Vec<Value>,
     cells: Vec<Option<Cell>>,
     frame: Frame,
@@ -114,6 +128,9 @@ pub struct Interpreter<'o> {
     /// The line of the latest call, for a fuel error.
     line: u32,
     init: Symbol,
+    /// The memory count when the interpreter was made, and `Limits::memory` above it.
+    memory_base: usize,
+    memory_limit: Option<usize>,
 }
 
 impl<'o> Interpreter<'o> {
@@ -133,6 +150,8 @@ impl<'o> Interpreter<'o> {
             fuel: limits.fuel.unwrap_or(u64::MAX),
             line: 1,
             init: program.init,
+            memory_base: meter::live(),
+            memory_limit: limits.memory,
         };
         interpreter.learn_names(program);
         let start = std::time::Instant::now();
@@ -177,6 +196,7 @@ impl<'o> Interpreter<'o> {
 
     /// Runs a program parsed with this interpreter's symbols (or a continuation of them).
     pub fn run(&mut self, program: &Program) -> Result<(), RuntimeError> {
+        meter::set_budget(self.memory_base, self.memory_limit);
         self.learn_names(program);
         let script = lower::program(program, &self.names, &mut self.strings);
         // A fresh top-level frame: an earlier run may have stopped inside a call.
@@ -262,6 +282,7 @@ impl<'o> Interpreter<'o> {
                 // captures it.
                 self.define(*home, Value::Nil);
                 let closure = self.closure(def);
+                check_memory(self.line)?;
                 self.assign(*home, Value::Function(Rc::new(closure)), 0)?;
             }
             Stmt::Return(value) => {
@@ -290,7 +311,7 @@ impl<'o> Interpreter<'o> {
                 self.cell(access).cloned().unwrap_or_else(|| Rc::new(RefCell::new(Value::Nil)))
             })
             .collect();
-        Closure { def: def.clone(), captured }
+        Closure::new(def.clone(), captured)
     }
 
     fn class(&mut self, class: &ClassDef) -> Exec<()> {
@@ -311,6 +332,7 @@ impl<'o> Interpreter<'o> {
             methods.insert(*name, Rc::new(self.closure(def)));
         }
         let value = Class::new(class.name.clone(), methods, self.init);
+        check_memory(self.line)?;
         self.assign(class.target, Value::Class(Rc::new(value)), 0)
     }
 
@@ -483,6 +505,7 @@ impl<'o> Interpreter<'o> {
                 };
                 let value = self.evaluate(value)?;
                 instance.set(*name, value.clone());
+                check_memory(*line)?;
                 value
             }
             Expr::Super { this, superclass, method, line } => {
@@ -583,6 +606,7 @@ impl<'o> Interpreter<'o> {
             Value::Class(class) => {
                 let class = class.clone();
                 let instance = Value::Instance(Rc::new(Instance::new(class.clone())));
+                check_memory(line)?;
                 match &class.init {
                     // `init` checks the arguments against its own parameters.
                     Some(init) => {
@@ -683,10 +707,15 @@ fn binary(op: BinaryOp, left: Value, right: Value, line: u32) -> Exec<Value> {
         (Equal, a, b) => Value::Bool(a.equals(&b)),
         (NotEqual, a, b) => Value::Bool(!a.equals(&b)),
         (Add, Value::Str(a), Value::Str(b)) => {
+            // Checked before the allocation: doubling a string in a loop asks for more
+            // memory than the machine has within a few dozen rounds.
+            if !meter::fits(a.len() + b.len()) {
+                return Err(error(MEMORY_EXCEEDED, line));
+            }
             let mut sum = String::with_capacity(a.len() + b.len());
             sum.push_str(&a);
             sum.push_str(&b);
-            Value::Str(Rc::new(sum))
+            Value::Str(Rc::new(Text::new(sum)))
         }
         (Add, _, _) => return Err(error("Operands must be two numbers or two strings.", line)),
         _ => return Err(error("Operands must be numbers.", line)),
@@ -708,7 +737,7 @@ fn from_host(value: crate::HostValue) -> Value {
         crate::HostValue::Nil => Value::Nil,
         crate::HostValue::Bool(b) => Value::Bool(b),
         crate::HostValue::Number(n) => Value::Number(n),
-        crate::HostValue::Str(s) | crate::HostValue::Object(s) => Value::Str(Rc::new(s)),
+        crate::HostValue::Str(s) | crate::HostValue::Object(s) => Value::Str(Rc::new(Text::new(s))),
     }
 }
 

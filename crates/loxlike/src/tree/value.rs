@@ -6,7 +6,7 @@
 //! bytecode VM has a real one, and is the engine to embed where that matters.
 //!
 //! A [`Value`] is two words: a whole-word tag and either a number or one thin pointer. A
-//! string is therefore an `Rc<String>` (an `Rc<str>` would be a fat pointer and make every
+//! string is therefore an `Rc<Text>`, a metered `String` (an `Rc<str>` would be a fat pointer and make every
 //! value three words). The tag is a whole word (`repr(u64)`) because values are moved all the
 //! time, through every `Result` that `evaluate` returns: with a one-byte tag, a move read
 //! bytes that the callee had just written one byte at a time, and each such read waited for
@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
 
+use super::meter::{self, RC_OVERHEAD, Text};
 use super::node::FunctionDef;
 use crate::syntax::ast::Symbol;
 
@@ -33,7 +34,7 @@ pub enum Value {
     /// A double.
     Number(f64),
     /// An immutable string.
-    Str(Rc<String>),
+    Str(Rc<Text>),
     /// A user function (a closure).
     Function(Rc<Closure>),
     /// A method bound to the instance it was read from.
@@ -116,8 +117,22 @@ pub struct BoundMethod {
     pub(crate) method: Rc<Closure>,
 }
 
+impl Closure {
+    /// A closure of `def` with these captured cells, metered.
+    pub(crate) fn new(def: Rc<FunctionDef>, captured: Box<[Cell]>) -> Self {
+        let closure = Closure { def, captured };
+        meter::charge(closure.size());
+        closure
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Closure>() + RC_OVERHEAD + std::mem::size_of_val(&*self.captured)
+    }
+}
+
 impl Drop for Closure {
     fn drop(&mut self) {
+        meter::release(self.size());
         if self.captured.iter().any(|cell| Rc::strong_count(cell) == 1) {
             drop_bounded(std::mem::take(&mut self.captured));
         }
@@ -163,12 +178,16 @@ impl Class {
 pub struct Instance {
     pub(crate) class: Rc<Class>,
     pub(crate) fields: RefCell<Fields>,
+    /// The bytes counted for it in the memory meter, fields included.
+    metered: std::cell::Cell<usize>,
 }
 
 impl Instance {
     pub(crate) fn new(class: Rc<Class>) -> Self {
         let fields = Fields::with_capacity(class.fields_seen.get());
-        Instance { class, fields: RefCell::new(fields) }
+        let size = std::mem::size_of::<Instance>() + RC_OVERHEAD + fields.heap_size();
+        meter::charge(size);
+        Instance { class, fields: RefCell::new(fields), metered: std::cell::Cell::new(size) }
     }
 
     /// Sets a field (Lox never removes one).
@@ -178,11 +197,17 @@ impl Instance {
         // The next instance of the class starts with room for as many fields.
         let seen = &self.class.fields_seen;
         seen.set(seen.get().max(fields.len()));
+        let size = std::mem::size_of::<Instance>() + RC_OVERHEAD + fields.heap_size();
+        if size > self.metered.get() {
+            meter::charge(size - self.metered.get());
+            self.metered.set(size);
+        }
     }
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        meter::release(self.metered.get());
         let fields = &mut self.fields.get_mut().list;
         if fields.iter().any(|(_, value)| value.owns_last_reference()) {
             drop_bounded(std::mem::take(fields));
@@ -257,6 +282,12 @@ impl Fields {
 
     fn len(&self) -> usize {
         self.list.len()
+    }
+
+    /// Bytes allocated for the list and the index (the index's entries approximately).
+    fn heap_size(&self) -> usize {
+        self.list.capacity() * std::mem::size_of::<(Symbol, Value)>()
+            + self.index.capacity() * (std::mem::size_of::<(Symbol, u32)>() + 1)
     }
 
     fn position(&self, name: Symbol) -> Option<usize> {

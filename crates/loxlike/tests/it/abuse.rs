@@ -101,19 +101,30 @@ fn fuel_stops_an_infinite_loop() {
 
 #[test]
 fn the_memory_limit_stops_runaway_allocation_but_not_garbage() {
-    let limits = Limits { fuel: None, memory: Some(4 << 20) };
-    let hoarder = "class Node { init(next) { this.next = next; } }\n\
-                   var list = nil; while (true) list = Node(list);";
-    let message = runtime_error(Lox::new(Engine::Vm).limits(limits).run_captured(hoarder));
-    assert_eq!(message, "Memory limit exceeded.");
-    let doubling = "var s = \"x\"; while (true) s = s + s;";
-    let message = runtime_error(Lox::new(Engine::Vm).limits(limits).run_captured(doubling));
-    assert_eq!(message, "Memory limit exceeded.");
-    // Garbage is collected, so a program that allocates a lot but keeps little runs to the end.
-    let churn = "class P { init(x) { this.x = x; } }\n\
-                 var total = 0; for (var i = 0; i < 100000; i = i + 1) total = total + P(i).x;\n\
-                 print total;";
-    assert_eq!(Lox::new(Engine::Vm).limits(limits).run_captured(churn).unwrap(), "4.99995e+09\n");
+    // Fuel too, so that a limit that failed to stop a hoarder fails the test, not hangs it.
+    let limits = Limits { fuel: Some(20_000_000), memory: Some(4 << 20) };
+    let hoarders = [
+        // A list of instances, a string doubled until no machine could hold it, and a chain
+        // of closures that each capture the one before (no instance in sight).
+        "class Node { init(next) { this.next = next; } }\n\
+         var list = nil; while (true) list = Node(list);",
+        "var s = \"x\"; while (true) s = s + s;",
+        "var f = nil; while (true) { var g = f; fun h() { return g; } f = h; }",
+    ];
+    for engine in ENGINES {
+        for hoarder in hoarders {
+            let message = runtime_error(Lox::new(engine).limits(limits).run_captured(hoarder));
+            assert_eq!(message, "Memory limit exceeded.", "{engine:?} {hoarder}");
+        }
+        // Freed objects are uncounted, so a program that allocates a lot but keeps little
+        // runs to the end, in the VM by collecting, in the tree-walker as references go.
+        let churn = "class P { init(x) { this.x = x; } }\n\
+                     var total = 0; for (var i = 0; i < 100000; i = i + 1) total = total + P(i).x;\n\
+                     var s = \"\"; for (var i = 0; i < 1000; i = i + 1) s = \"x\" + s + \"x\";\n\
+                     print total == 4999950000; print s == s;";
+        let output = Lox::new(engine).limits(limits).run_captured(churn);
+        assert_eq!(output.unwrap(), "true\ntrue\n", "{engine:?}");
+    }
 }
 
 #[test]
