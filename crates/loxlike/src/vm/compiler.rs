@@ -49,6 +49,13 @@ pub fn compile(
     Ok(compiler.add_function(function))
 }
 
+/// Whether an assignment's value is used (`a = b = 1`) or thrown away (`a = 1;`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Assigned {
+    Kept,
+    Discarded,
+}
+
 #[derive(Default)]
 struct FunctionBuilder {
     chunk: Chunk,
@@ -237,22 +244,8 @@ impl Compiler<'_> {
     fn expression_statement(&mut self, f: &mut FunctionBuilder, expr: &Expr) {
         match expr {
             Expr::Assign { target, value } => {
-                let store = match target.place {
-                    Place::Global => op::SET_GLOBAL_POP,
-                    Place::Local { vm: VmPlace::Slot(_), .. } => op::SET_LOCAL_POP,
-                    Place::Local { vm: VmPlace::Upvalue(_), .. } => {
-                        self.expression(f, expr);
-                        self.emit(f, op::POP);
-                        return;
-                    }
-                };
                 self.expression(f, value);
-                self.line = target.line;
-                self.emit(f, store);
-                match target.place {
-                    Place::Local { vm: VmPlace::Slot(slot), .. } => self.emit(f, slot),
-                    _ => self.emit_u16(f, target.name as u16),
-                }
+                self.assign(f, target, Assigned::Discarded);
             }
             Expr::Set { object, name, value, line } => {
                 self.expression(f, object);
@@ -358,17 +351,27 @@ impl Compiler<'_> {
         }
     }
 
-    fn assign(&mut self, f: &mut FunctionBuilder, var: &VarRef) {
+    /// Stores the value on top in `var`. A `Discarded` value is popped too: by the store
+    /// itself for a slot or a global (`SET_LOCAL_POP`, `SET_GLOBAL_POP`), by a `POP` after an
+    /// upvalue's.
+    fn assign(&mut self, f: &mut FunctionBuilder, var: &VarRef, value: Assigned) {
         self.line = var.line;
+        let discard = value == Assigned::Discarded;
         match var.place {
-            Place::Global => self.emit_with_name(f, op::SET_GLOBAL, var.name),
+            Place::Global => {
+                let store = if discard { op::SET_GLOBAL_POP } else { op::SET_GLOBAL };
+                self.emit_with_name(f, store, var.name);
+            }
             Place::Local { vm: VmPlace::Slot(slot), .. } => {
-                self.emit(f, op::SET_LOCAL);
+                self.emit(f, if discard { op::SET_LOCAL_POP } else { op::SET_LOCAL });
                 self.emit(f, slot);
             }
             Place::Local { vm: VmPlace::Upvalue(index), .. } => {
                 self.emit(f, op::SET_UPVALUE);
                 self.emit(f, index);
+                if discard {
+                    self.emit(f, op::POP);
+                }
             }
         }
     }
@@ -441,7 +444,7 @@ impl Compiler<'_> {
             Expr::Variable(var) | Expr::This(var) => self.variable(f, var),
             Expr::Assign { target, value } => {
                 self.expression(f, value);
-                self.assign(f, target);
+                self.assign(f, target, Assigned::Kept);
             }
             Expr::Call { callee, arguments, line } => match &**callee {
                 Expr::Get { object, name, .. } => {

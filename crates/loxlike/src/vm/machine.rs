@@ -705,7 +705,7 @@ impl<'o> Vm<'o> {
         let space = Rc::clone(&self.code);
         let code: &Code = space.bytes();
         let mut frame_index = self.frames.len - 1;
-        let mut function = self.frames.get(frame_index).function.index();
+        let function = self.frames.get(frame_index).function.index();
         let mut constants: &[Value] = &functions[function].chunk.constants;
         let mut ip = self.frames.get(frame_index).ip;
         let mut base = self.frames.get(frame_index).base;
@@ -718,7 +718,7 @@ impl<'o> Vm<'o> {
         macro_rules! load_frame {
             () => {
                 frame_index = self.frames.len - 1;
-                function = self.frames.get(frame_index).function.index();
+                let function = self.frames.get(frame_index).function.index();
                 constants = &functions[function].chunk.constants;
                 ip = self.frames.get(frame_index).ip;
                 base = self.frames.get(frame_index).base;
@@ -728,9 +728,9 @@ impl<'o> Vm<'o> {
         macro_rules! enter {
             ($target:expr, $argc:expr) => {
                 frame_index += 1;
-                function = $target.index();
-                constants = &functions[function].chunk.constants;
-                ip = functions[function].code_start;
+                let callee = &functions[$target.index()];
+                constants = &callee.chunk.constants;
+                ip = callee.code_start;
                 base = sp - $argc - 1;
             };
         }
@@ -1124,10 +1124,9 @@ impl<'o> Vm<'o> {
                     set(stack, base, result);
                     sp = base + 1;
                     frame_index -= 1;
-                    function = caller.function.index();
                     ip = caller.ip;
                     base = caller.base;
-                    constants = &functions[function].chunk.constants;
+                    constants = &functions[caller.function.index()].chunk.constants;
                 }
                 op::CLASS => {
                     let name = read_u16!();
