@@ -265,6 +265,10 @@ impl Levels {
 
     /// Takes a resting order off the book and returns it with its price; its level goes if
     /// it empties.
+    ///
+    /// Always inlined: out of line, the order and its price came back through memory and were
+    /// copied for every cancel and fill (replay harness: 27.9 -> 27.2 ns a message).
+    #[inline(always)]
     pub(crate) fn remove(&mut self, at: u32) -> (Order, i64) {
         let order = self.orders[at as usize];
         self.index.remove(order.hash, at);

@@ -36,12 +36,19 @@ impl Side {
         }
     }
 
-    /// Whether an order on this side at `limit` may trade with a resting order at `resting`.
+    /// Whether an order on this side at `limit` may trade with a resting order at `resting`:
+    /// a buy when `limit >= resting`, a sell when `limit <= resting`.
     pub fn crosses(self, limit: i64, resting: i64) -> bool {
-        match self {
-            Side::Buy => limit >= resting,
-            Side::Sell => limit <= resting,
-        }
+        // Complementing both prices reverses their order, so one comparison serves both
+        // sides without a branch on the side (which is a coin toss on a real order flow).
+        let flip = self.flip();
+        (limit ^ flip) >= (resting ^ flip)
+    }
+
+    /// 0 for buy, all ones for sell: XOR with it leaves a bid price as it is and complements
+    /// an ask price (`!price`, which orders prices in reverse without overflow).
+    pub(crate) fn flip(self) -> i64 {
+        -i64::from(self as u8)
     }
 }
 
@@ -213,6 +220,22 @@ impl Command {
             Command::New(NewOrder { seq, .. })
             | Command::Cancel { seq, .. }
             | Command::Modify { seq, .. } => seq,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crosses_is_the_plain_comparison_for_each_side_even_at_the_extremes() {
+        let prices = [i64::MIN, i64::MIN + 1, -2, -1, 0, 1, 2, i64::MAX - 1, i64::MAX];
+        for limit in prices {
+            for resting in prices {
+                assert_eq!(Side::Buy.crosses(limit, resting), limit >= resting);
+                assert_eq!(Side::Sell.crosses(limit, resting), limit <= resting);
+            }
         }
     }
 }
