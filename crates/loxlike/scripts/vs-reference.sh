@@ -14,10 +14,10 @@
 # collector threads count). Prints one row per benchmark with the ratio byo/reference, then
 # the geometric mean.
 #
-# BYO=/absolute/path/to/byo times that binary instead of the workspace's release build, for instance a
-# statically linked one (see the crate README on start-up):
-#   RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -p byo \
-#     --target x86_64-unknown-linux-gnu
+# byo is built with `cargo build-byo-static` (an alias in .cargo/config.toml: statically
+# linked, not position-independent; x86-64 Linux). BYO=/absolute/path/to/byo times that
+# binary instead, for instance the default dynamically linked build:
+#   cargo build --release -p byo && BYO=$PWD/target/release/byo crates/loxlike/scripts/...
 set -euo pipefail
 usage="usage: vs-reference.sh vm|tree REFERENCE BENCHMARK_DIR [ROUNDS]"
 engine=${1:?$usage}
@@ -29,8 +29,8 @@ cd "$(dirname "$0")/../../.."
 if [ -n "${BYO:-}" ]; then
   byo=$BYO
 else
-  cargo build --release --locked -p byo >/dev/null 2>&1
-  byo=target/release/byo
+  cargo build-byo-static --locked >/dev/null 2>&1
+  byo=target/x86_64-unknown-linux-gnu/release/byo
 fi
 
 run() { # prints "cpu_seconds peak_rss_kb" of one run of "$@", or "error" if it failed
@@ -86,3 +86,18 @@ for _ in $(seq 10); do
   t=$(ns); for _ in $(seq 10); do "$byo" lox --engine "$engine" "$empty" >/dev/null; done; bt=$((bt + $(ns) - t))
 done
 awk -v c="$ct" -v b="$bt" 'BEGIN { printf "start-up (empty program, mean of 100): reference %.2f ms, byo %.2f ms, ratio %.2f\n", c / 1e8, b / 1e8, b / c }'
+
+# Start-up as process CPU time, where perf may count it: perf stat's task-clock is the
+# process's own CPU time, without the shell's fork and wait that the wall time above
+# includes. 300 runs each, three interleaved rounds, the median round.
+if perf stat -x, -e task-clock true >/dev/null 2>&1; then
+  task_ms() { perf stat -x, -e task-clock -r 300 "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ { print $1 }'; }
+  cs=(); bs=()
+  for _ in 1 2 3; do
+    cs+=("$(task_ms "$reference" "$empty")")
+    bs+=("$(task_ms "$byo" lox --engine "$engine" "$empty")")
+  done
+  cm=$(printf '%s\n' "${cs[@]}" | median)
+  bm=$(printf '%s\n' "${bs[@]}" | median)
+  awk -v c="$cm" -v b="$bm" 'BEGIN { printf "start-up CPU (perf task-clock, median of 3 rounds of 300): reference %.2f ms, byo %.2f ms, ratio %.2f\n", c, b, b / c }'
+fi
