@@ -48,7 +48,7 @@ impl Side {
     /// 0 for buy, all ones for sell: XOR with it leaves a bid price as it is and complements
     /// an ask price (`!price`, which orders prices in reverse without overflow).
     pub(crate) fn flip(self) -> i64 {
-        -i64::from(self as u8)
+        -i64::from(self.code())
     }
 }
 
