@@ -107,12 +107,12 @@ struct Context {
 }
 
 impl Context {
-    fn put_seq(&mut self, out: &mut Encoded, seq: u64) {
+    fn put_seq(&mut self, out: &mut Encoded<'_>, seq: u64) {
         out.put_signed(seq.wrapping_sub(self.seq) as i64);
         self.seq = seq;
     }
 
-    fn put_price(&mut self, out: &mut Encoded, price: i64) {
+    fn put_price(&mut self, out: &mut Encoded<'_>, price: i64) {
         out.put_signed(price.wrapping_sub(self.price));
         self.price = price;
     }
@@ -129,11 +129,11 @@ impl Context {
 }
 
 /// One command's encoding.
-type Encoded = varint::Scratch<MAX_COMMAND>;
+type Encoded<'a> = varint::Room<'a, MAX_COMMAND>;
 
 /// Appends one command's encoding (a record body holds one or more of these).
 fn encode_command(command: &Command, out: &mut Vec<u8>, record: &mut Context) {
-    let mut b = Encoded::new();
+    let mut b = Encoded::new(out);
     match *command {
         Command::New(o) => {
             let tif = match o.tif {
@@ -169,7 +169,6 @@ fn encode_command(command: &Command, out: &mut Vec<u8>, record: &mut Context) {
             b.put(qty);
         }
     }
-    out.extend_from_slice(b.as_slice());
 }
 
 /// Appends `commands` as records: one, or several if their bodies exceed [`MAX_BODY`].
