@@ -46,14 +46,18 @@
 //! reached the disk out of order leaves a hole before later pages of the same write. That is
 //! reported as corruption, and the operator decides; nothing is dropped silently.)
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::path::Path;
-use std::sync::Arc;
+use std::io;
 
 use crate::le::u32_at;
 use crate::types::{Command, NewOrder, SelfTradePrevention, Side, TimeInForce};
 use crate::varint;
+
+mod thread;
+mod writer;
+
+pub use thread::JournalThread;
+pub(crate) use writer::sync_parent;
+pub use writer::{JournalFile, JournalWriter};
 
 /// The file's first 8 bytes.
 pub const MAGIC: [u8; 8] = *b"BYOOBJ3\n";
@@ -339,220 +343,6 @@ fn record_at(bytes: &[u8], at: usize, out: &mut Vec<Command>) -> Result<usize, &
         out.push(decode_command(&mut rest, &mut record)?);
     }
     Ok(at + RECORD_HEADER + body.len())
-}
-
-/// Where journal records go: a file, or a fault-injecting stand-in in tests.
-pub trait JournalFile {
-    /// Appends `data`.
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()>;
-    /// Makes everything written durable (`fdatasync`).
-    fn sync(&mut self) -> io::Result<()>;
-}
-
-impl JournalFile for File {
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        Write::write_all(self, data)
-    }
-
-    fn sync(&mut self) -> io::Result<()> {
-        self.sync_data()
-    }
-}
-
-/// A journal in memory, for tests and tools: writes append, syncs do nothing.
-impl JournalFile for Vec<u8> {
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.extend_from_slice(data);
-        Ok(())
-    }
-
-    fn sync(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Appends commands to a journal. Commands are buffered by [`append`](Self::append) and
-/// become durable together at [`commit`](Self::commit) (one write, one fsync): a command may
-/// be acted on, and its events published, only after the commit that covers it returns `Ok`.
-#[derive(Debug)]
-pub struct JournalWriter<F> {
-    file: F,
-    pending: Vec<u8>,
-    /// The record being filled in `pending`, if one is.
-    open: Option<Context>,
-    poisoned: bool,
-}
-
-impl JournalWriter<File> {
-    /// Creates a new, empty journal at `path` (which must not exist), durable along with its
-    /// directory entry.
-    pub fn create(path: &Path) -> Result<Self, JournalError> {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-        Write::write_all(&mut file, &MAGIC)?;
-        file.sync_all()?;
-        sync_parent(path)?;
-        Ok(Self::from_file(file))
-    }
-
-    /// Opens an existing journal: reads every command, cuts off a torn tail (durably), and
-    /// positions the writer after the last whole record.
-    pub fn open(path: &Path) -> Result<(Self, Vec<Command>), JournalError> {
-        // Append mode: every write goes to the end, wherever reading left the cursor.
-        let mut file = OpenOptions::new().read(true).append(true).open(path)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)?;
-        let scan = scan(&bytes)?;
-        if scan.torn {
-            file.set_len(scan.valid_len)?;
-            file.sync_all()?;
-        }
-        Ok((Self::from_file(file), scan.commands))
-    }
-}
-
-/// Makes a new or renamed directory entry for `path` durable.
-pub(crate) fn sync_parent(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => File::open(dir)?.sync_all(),
-        _ => File::open(".")?.sync_all(),
-    }
-}
-
-impl<F: JournalFile> JournalWriter<F> {
-    /// A writer over an already-initialised journal file positioned at its end.
-    pub fn from_file(file: F) -> Self {
-        JournalWriter { file, pending: Vec::new(), open: None, poisoned: false }
-    }
-
-    /// Buffers one command; it is not durable until [`commit`](Self::commit).
-    pub fn append(&mut self, command: &Command) {
-        self.open = Some(push_command(&mut self.pending, self.open, command));
-    }
-
-    /// Writes and fsyncs everything appended since the last commit. After a failure the
-    /// writer is poisoned: what reached the disk is unknown until the journal is reopened.
-    pub fn commit(&mut self) -> Result<(), JournalError> {
-        if self.poisoned {
-            return Err(JournalError::Poisoned);
-        }
-        if let Some(record) = self.open.take() {
-            seal(&mut self.pending, record.start);
-        }
-        let result = self.file.write_all(&self.pending).and_then(|()| self.file.sync());
-        self.pending.clear();
-        result.map_err(|e| {
-            self.poisoned = true;
-            JournalError::Io(e)
-        })
-    }
-
-    /// Bytes appended but not yet committed.
-    pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// The file underneath.
-    pub fn file(&self) -> &F {
-        &self.file
-    }
-}
-
-/// A journal writer on its own thread, for group commit off the matching path.
-///
-/// The matching thread hands over each batch of commands ([`submit`](Self::submit)) and goes
-/// on matching; the journal thread encodes them, and makes everything that has arrived durable
-/// with one write and one fsync, so the slower the disk, the larger each group. The engine is
-/// deterministic, so matching may run ahead of durability: only *publishing* a batch's events
-/// must wait until [`durable`](Self::durable) reaches its ticket (write-ahead is about what the
-/// world sees, not about when the book computes it).
-#[derive(Debug)]
-pub struct JournalThread {
-    sender: Option<std::sync::mpsc::Sender<Arc<[Command]>>>,
-    state: Arc<(std::sync::Mutex<Durable>, std::sync::Condvar)>,
-    handle: Option<std::thread::JoinHandle<()>>,
-    submitted: u64,
-}
-
-#[derive(Debug, Default)]
-struct Durable {
-    batches: u64,
-    failed: Option<String>,
-}
-
-impl JournalThread {
-    /// Starts the thread over a writer.
-    pub fn spawn<F: JournalFile + Send + 'static>(mut writer: JournalWriter<F>) -> Self {
-        let (sender, receiver) = std::sync::mpsc::channel::<Arc<[Command]>>();
-        let state =
-            Arc::new((std::sync::Mutex::new(Durable::default()), std::sync::Condvar::new()));
-        let shared = Arc::clone(&state);
-        let handle = std::thread::spawn(move || {
-            // Block for one batch, then take whatever else is waiting: one group, one fsync.
-            while let Ok(first) = receiver.recv() {
-                let mut group = 1;
-                first.iter().for_each(|c| writer.append(c));
-                while let Ok(more) = receiver.try_recv() {
-                    more.iter().for_each(|c| writer.append(c));
-                    group += 1;
-                }
-                let result = writer.commit();
-                let (lock, wake) = &*shared;
-                let mut durable = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                match result {
-                    Ok(()) => durable.batches += group,
-                    Err(e) => durable.failed = Some(e.to_string()),
-                }
-                wake.notify_all();
-                if durable.failed.is_some() {
-                    return;
-                }
-            }
-        });
-        JournalThread { sender: Some(sender), state, handle: Some(handle), submitted: 0 }
-    }
-
-    /// Hands a batch to the journal thread; returns its ticket (1, 2, 3, ...). The batch is
-    /// shared, not copied: the matching thread keeps reading it.
-    pub fn submit(&mut self, batch: Arc<[Command]>) -> Result<u64, JournalError> {
-        let sent = self.sender.as_ref().map(|s| s.send(batch));
-        if !matches!(sent, Some(Ok(()))) {
-            return Err(JournalError::Poisoned);
-        }
-        self.submitted += 1;
-        Ok(self.submitted)
-    }
-
-    /// How many batches are durable now (they are made durable in order).
-    pub fn durable(&self) -> Result<u64, JournalError> {
-        let durable = self.state.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match &durable.failed {
-            Some(_) => Err(JournalError::Poisoned),
-            None => Ok(durable.batches),
-        }
-    }
-
-    /// Blocks until batch `ticket` is durable.
-    pub fn wait(&self, ticket: u64) -> Result<(), JournalError> {
-        let (lock, wake) = &*self.state;
-        let mut durable = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        while durable.batches < ticket {
-            if durable.failed.is_some() {
-                return Err(JournalError::Poisoned);
-            }
-            durable = wake.wait(durable).unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-        Ok(())
-    }
-}
-
-impl Drop for JournalThread {
-    /// Closes the channel and waits for the thread to finish what it was given.
-    fn drop(&mut self) {
-        drop(self.sender.take());
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
 }
 
 #[cfg(test)]
