@@ -5,6 +5,12 @@
 //! are `f64` (NaN is never stored); replies carry them as `%.17g` text in RESP2 and as doubles
 //! in RESP3. Where RESP3 lets a reply say "pairs", `WITHSCORES` results and counted pops are
 //! arrays of `[member, score]` arrays; RESP2 flattens them.
+//!
+//! This module has the command table, the single-member commands, pops, random members and
+//! `ZSCAN`; `ranges` the range queries and `algebra` the commands over several sets.
+
+mod algebra;
+mod ranges;
 
 use bytes::Bytes;
 
@@ -17,8 +23,13 @@ use crate::server::glob;
 use crate::server::notify;
 use crate::server::reply::Reply;
 use crate::server::sample;
-use crate::server::value::{Set, Str, Value};
+use crate::server::value::{Str, Value};
 use crate::server::zset::{LexRange, ScoreRange, SortedSet};
+use algebra::{zdiff, zdiffstore, zinter, zintercard, zinterstore, zunion, zunionstore};
+use ranges::{
+    zrange, zrangebylex, zrangebyscore, zrangestore, zremrangebylex, zremrangebyrank,
+    zremrangebyscore, zrevrange, zrevrangebylex, zrevrangebyscore,
+};
 
 pub(super) const COMMANDS: &[Command] = &[
     command("zadd", -4, WRITE | DENYOOM | FAST, (1, 1, 1), "@write @sortedset @fast", zadd),
@@ -203,6 +214,23 @@ fn add(ctx: &mut Ctx<'_>, args: &[Bytes], at: usize, flags: AddFlags) {
     }
 }
 
+/// Replaces `destination` with `result` (deleting it if empty); replies with the size.
+/// The keyspace event is the command's name (`zunionstore`, `zrangestore`, ...).
+fn store_result(ctx: &mut Ctx<'_>, destination: &[u8], result: SortedSet) {
+    let len = result.len();
+    let event = ctx.client.last_command;
+    let db = ctx.db();
+    if len == 0 {
+        if db.remove(destination).is_some() {
+            db.notify(notify::GENERIC, "del", destination);
+        }
+    } else {
+        db.set(destination, Value::ZSet(Box::new(result)), false);
+        db.notify(notify::ZSET, event, destination);
+    }
+    ctx.out.int(len as i64);
+}
+
 /// Deletes `key` if its sorted set was emptied.
 fn remove_if_empty(db: &mut Db, key: &[u8], now: i64) {
     if db.get::<SortedSet>(key, now).is_ok_and(|z| z.is_some_and(|z| z.len() == 0)) {
@@ -296,249 +324,6 @@ fn rank(ctx: &mut Ctx<'_>, args: &[Bytes], reverse: bool) {
         Some(rank) => ctx.out.int(rank as i64),
         None => ctx.out.null(),
     }
-}
-
-// ---- ranges ------------------------------------------------------------------------------
-
-/// What a range selects by.
-#[derive(Clone, Copy, PartialEq)]
-enum By {
-    Rank,
-    Score,
-    Lex,
-}
-
-/// A parsed `ZRANGE`-family request.
-struct RangeQuery {
-    by: By,
-    reverse: bool,
-    scores: bool,
-    /// `LIMIT offset count` (count < 0: no limit).
-    limit: Option<(i64, i64)>,
-}
-
-/// Parses the options after `key min max` (from `args[from]`); `store` forbids `WITHSCORES`.
-fn parse_range_options(
-    ctx: &mut Ctx<'_>,
-    args: &[Bytes],
-    from: usize,
-    mut query: RangeQuery,
-    store: bool,
-    fixed: bool,
-) -> Option<RangeQuery> {
-    let mut at = from;
-    while at < args.len() {
-        let option = args[at].to_ascii_lowercase();
-        match &option[..] {
-            b"withscores" if !store => query.scores = true,
-            b"limit" if at + 2 < args.len() => {
-                let offset = ctx.int_arg(&args[at + 1])?;
-                let count = ctx.int_arg(&args[at + 2])?;
-                query.limit = Some((offset, count));
-                at += 2;
-            }
-            b"rev" if !fixed => query.reverse = true,
-            b"bylex" if !fixed && query.by == By::Rank => query.by = By::Lex,
-            b"byscore" if !fixed && query.by == By::Rank => query.by = By::Score,
-            _ => {
-                ctx.error(errors::SYNTAX);
-                return None;
-            }
-        }
-        at += 1;
-    }
-    if query.limit.is_some() && query.by == By::Rank {
-        ctx.error(
-            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        );
-        return None;
-    }
-    if query.scores && query.by == By::Lex {
-        ctx.error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
-        return None;
-    }
-    Some(query)
-}
-
-/// The bounds of a range, parsed for its kind.
-enum Bounds {
-    Rank(i64, i64),
-    Score(ScoreRange),
-    Lex(LexRange),
-}
-
-fn parse_bounds(ctx: &mut Ctx<'_>, query: &RangeQuery, min: &[u8], max: &[u8]) -> Option<Bounds> {
-    // A reversed score or lex range is written max first.
-    let (min, max) = if query.reverse && query.by != By::Rank { (max, min) } else { (min, max) };
-    match query.by {
-        By::Rank => {
-            let start = ctx.int_arg(min)?;
-            let stop = ctx.int_arg(max)?;
-            Some(Bounds::Rank(start, stop))
-        }
-        By::Score => match ScoreRange::parse(min, max) {
-            Some(range) => Some(Bounds::Score(range)),
-            None => {
-                ctx.error(NOT_A_FLOAT_RANGE);
-                None
-            }
-        },
-        By::Lex => match LexRange::parse(min, max) {
-            Some(range) => Some(Bounds::Lex(range)),
-            None => {
-                ctx.error(NOT_A_LEX_RANGE);
-                None
-            }
-        },
-    }
-}
-
-/// Redis's inclusive rank range against `len`, as a half-open range (empty if out of range).
-fn rank_range(start: i64, stop: i64, len: usize) -> std::ops::Range<usize> {
-    let len = len as i64;
-    let start = if start < 0 { (len + start).max(0) } else { start };
-    let stop = if stop < 0 { len + stop } else { stop.min(len - 1) };
-    if start > stop || start >= len { 0..0 } else { start as usize..stop as usize + 1 }
-}
-
-/// The members `query` selects, with their scores.
-fn select<'z>(zset: &'z SortedSet, query: &RangeQuery, bounds: &Bounds) -> Vec<(&'z Str, f64)> {
-    let (offset, count) = query.limit.unwrap_or((0, -1));
-    if offset < 0 {
-        return Vec::new();
-    }
-    let (offset, count) = (offset as usize, usize::try_from(count).unwrap_or(usize::MAX));
-    match bounds {
-        Bounds::Rank(start, stop) => {
-            zset.by_rank(rank_range(*start, *stop, zset.len()), query.reverse).collect()
-        }
-        Bounds::Score(range) => {
-            zset.by_score(range, query.reverse).skip(offset).take(count).collect()
-        }
-        Bounds::Lex(range) => zset.by_lex(range, query.reverse).skip(offset).take(count).collect(),
-    }
-}
-
-/// Runs a range query on `args[key_at]` with bounds at the two arguments after it.
-fn range(ctx: &mut Ctx<'_>, args: &[Bytes], key_at: usize, query: RangeQuery, fixed: bool) {
-    let Some(query) = parse_range_options(ctx, args, key_at + 3, query, false, fixed) else {
-        return;
-    };
-    let Some(bounds) = parse_bounds(ctx, &query, &args[key_at + 1], &args[key_at + 2]) else {
-        return;
-    };
-    let now = ctx.now;
-    match ctx.store.dbs[ctx.client.db].get::<SortedSet>(&args[key_at], now) {
-        Ok(Some(zset)) => {
-            let items = select(zset, &query, &bounds);
-            reply_pairs(&mut ctx.out, &items, query.scores);
-        }
-        Ok(None) => ctx.out.array_len(0),
-        Err(_) => ctx.wrong_type(),
-    }
-}
-
-fn query(by: By, reverse: bool) -> RangeQuery {
-    RangeQuery { by, reverse, scores: false, limit: None }
-}
-
-fn zrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    range(ctx, args, 1, query(By::Rank, false), false);
-}
-
-fn zrevrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    range(ctx, args, 1, query(By::Rank, true), true);
-}
-
-fn zrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    range(ctx, args, 1, query(By::Score, false), true);
-}
-
-fn zrevrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    range(ctx, args, 1, query(By::Score, true), true);
-}
-
-fn zrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    range(ctx, args, 1, query(By::Lex, false), true);
-}
-
-fn zrevrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    range(ctx, args, 1, query(By::Lex, true), true);
-}
-
-/// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`.
-fn zrangestore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some(query) = parse_range_options(ctx, args, 5, query(By::Rank, false), true, false) else {
-        return;
-    };
-    let Some(bounds) = parse_bounds(ctx, &query, &args[3], &args[4]) else { return };
-    let now = ctx.now;
-    let result: SortedSet = match ctx.store.dbs[ctx.client.db].get::<SortedSet>(&args[2], now) {
-        Ok(Some(zset)) => {
-            let mut result = SortedSet::default();
-            for (member, score) in select(zset, &query, &bounds) {
-                result.insert(member.as_bytes(), score);
-            }
-            result
-        }
-        Ok(None) => SortedSet::default(),
-        Err(_) => return ctx.wrong_type(),
-    };
-    store_result(ctx, &args[1], result);
-}
-
-/// Replaces `destination` with `result` (deleting it if empty); replies with the size.
-/// The keyspace event is the command's name (`zunionstore`, `zrangestore`, ...).
-fn store_result(ctx: &mut Ctx<'_>, destination: &[u8], result: SortedSet) {
-    let len = result.len();
-    let event = ctx.client.last_command;
-    let db = ctx.db();
-    if len == 0 {
-        if db.remove(destination).is_some() {
-            db.notify(notify::GENERIC, "del", destination);
-        }
-    } else {
-        db.set(destination, Value::ZSet(Box::new(result)), false);
-        db.notify(notify::ZSET, event, destination);
-    }
-    ctx.out.int(len as i64);
-}
-
-/// The `ZREMRANGEBY...` commands: removes what the range selects; replies with the count.
-fn remove_range(ctx: &mut Ctx<'_>, args: &[Bytes], by: By) {
-    let query = query(by, false);
-    let Some(bounds) = parse_bounds(ctx, &query, &args[2], &args[3]) else { return };
-    let (key, now) = (&args[1], ctx.now);
-    let doomed: Vec<Str> = match ctx.read::<SortedSet>(key) {
-        Err(()) => return,
-        Ok(None) => return ctx.out.int(0),
-        Ok(Some(zset)) => {
-            select(zset, &query, &bounds).into_iter().map(|(m, _)| m.clone()).collect()
-        }
-    };
-    if !doomed.is_empty()
-        && let Ok(Some(zset)) = ctx.db().get_mut::<SortedSet>(key, now)
-    {
-        for member in &doomed {
-            zset.remove(member.as_bytes());
-        }
-        let event = ctx.client.last_command;
-        ctx.notify(notify::ZSET, event, key);
-    }
-    remove_if_empty(ctx.db(), key, now);
-    ctx.out.int(doomed.len() as i64);
-}
-
-fn zremrangebyrank(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    remove_range(ctx, args, By::Rank);
-}
-
-fn zremrangebyscore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    remove_range(ctx, args, By::Score);
-}
-
-fn zremrangebylex(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    remove_range(ctx, args, By::Lex);
 }
 
 // ---- pops --------------------------------------------------------------------------------
@@ -666,272 +451,6 @@ pub(super) fn serve_blocked_zset(
     }
     pop_from(db, key, max, count, shape, out, now);
     true
-}
-
-// ---- algebra -----------------------------------------------------------------------------
-
-/// Which combination.
-#[derive(Clone, Copy, PartialEq)]
-enum Algebra {
-    Union,
-    Inter,
-    Diff,
-}
-
-/// How scores of one member in several inputs combine.
-#[derive(Clone, Copy)]
-enum Aggregate {
-    Sum,
-    Min,
-    Max,
-}
-
-impl Aggregate {
-    fn apply(self, a: f64, b: f64) -> f64 {
-        match self {
-            // inf + -inf is NaN; Redis stores 0 then.
-            Aggregate::Sum => {
-                let sum = a + b;
-                if sum.is_nan() { 0.0 } else { sum }
-            }
-            Aggregate::Min => a.min(b),
-            Aggregate::Max => a.max(b),
-        }
-    }
-}
-
-/// An input: a sorted set, or a plain set whose members all score 1.
-enum Input<'a> {
-    Missing,
-    Sorted(&'a SortedSet),
-    Plain(&'a Set),
-}
-
-impl Input<'_> {
-    fn len(&self) -> usize {
-        match self {
-            Input::Missing => 0,
-            Input::Sorted(z) => z.len(),
-            Input::Plain(s) => s.len(),
-        }
-    }
-
-    fn score(&self, member: &[u8]) -> Option<f64> {
-        match self {
-            Input::Missing => None,
-            Input::Sorted(z) => z.score(member),
-            Input::Plain(s) => s.contains_key(member).then_some(1.0),
-        }
-    }
-
-    fn members(&self) -> Box<dyn Iterator<Item = (&Str, f64)> + '_> {
-        match self {
-            Input::Missing => Box::new(std::iter::empty()),
-            Input::Sorted(z) => Box::new(z.iter()),
-            Input::Plain(s) => Box::new(s.keys().map(|m| (m, 1.0))),
-        }
-    }
-}
-
-/// A parsed `ZUNION`-family request: keys, weights, aggregate, and the options.
-struct AlgebraQuery<'a> {
-    keys: &'a [Bytes],
-    weights: Vec<f64>,
-    aggregate: Aggregate,
-    scores: bool,
-    limit: usize,
-}
-
-/// Parses `numkeys key... [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES] [LIMIT n]`
-/// from `args[at]`, allowing only what `op` (and `store`, `card`) accept.
-fn parse_algebra<'a>(
-    ctx: &mut Ctx<'_>,
-    args: &'a [Bytes],
-    at: usize,
-    op: Algebra,
-    store: bool,
-    card: bool,
-) -> Option<AlgebraQuery<'a>> {
-    let name = ctx.client.last_command;
-    let numkeys = ctx.int_arg(&args[at])?;
-    if numkeys < 1 {
-        ctx.error(&format!("ERR at least 1 input key is needed for '{name}' command"));
-        return None;
-    }
-    let numkeys = numkeys as usize;
-    if numkeys > args.len() - at - 1 {
-        ctx.error(errors::SYNTAX);
-        return None;
-    }
-    let keys = &args[at + 1..at + 1 + numkeys];
-    let mut query = AlgebraQuery {
-        keys,
-        weights: vec![1.0; numkeys],
-        aggregate: Aggregate::Sum,
-        scores: false,
-        limit: usize::MAX,
-    };
-    let mut i = at + 1 + numkeys;
-    while i < args.len() {
-        let left = args.len() - i;
-        let option = args[i].to_ascii_lowercase();
-        match &option[..] {
-            b"weights" if op != Algebra::Diff && !card && left > numkeys => {
-                for w in 0..numkeys {
-                    match parse_float(&args[i + 1 + w]) {
-                        Some(weight) => query.weights[w] = weight,
-                        None => {
-                            ctx.error("ERR weight value is not a float");
-                            return None;
-                        }
-                    }
-                }
-                i += numkeys;
-            }
-            b"aggregate" if op != Algebra::Diff && !card && left >= 2 => {
-                query.aggregate = match &args[i + 1].to_ascii_lowercase()[..] {
-                    b"sum" => Aggregate::Sum,
-                    b"min" => Aggregate::Min,
-                    b"max" => Aggregate::Max,
-                    _ => {
-                        ctx.error(errors::SYNTAX);
-                        return None;
-                    }
-                };
-                i += 1;
-            }
-            b"withscores" if !store && !card => query.scores = true,
-            b"limit" if card && left >= 2 => {
-                query.limit = match ctx.int_in(&args[i + 1], 0, "ERR LIMIT can't be negative")? {
-                    0 => usize::MAX,
-                    n => n as usize,
-                };
-                i += 1;
-            }
-            _ => {
-                ctx.error(errors::SYNTAX);
-                return None;
-            }
-        }
-        i += 1;
-    }
-    Some(query)
-}
-
-/// Computes `op` over the inputs named by `query`, or `Err` after `WRONGTYPE`.
-fn compute(ctx: &mut Ctx<'_>, query: &AlgebraQuery<'_>, op: Algebra) -> Result<SortedSet, ()> {
-    let now = ctx.now;
-    let db = &mut ctx.store.dbs[ctx.client.db];
-    let mut wrong = false;
-    for key in query.keys {
-        wrong |= !matches!(db.lookup(key, now), None | Some(Value::ZSet(_) | Value::Set(_)));
-    }
-    if wrong {
-        ctx.wrong_type();
-        return Err(());
-    }
-    let db = &ctx.store.dbs[ctx.client.db];
-    let inputs: Vec<Input<'_>> = query
-        .keys
-        .iter()
-        .map(|key| match db.keys().get(&key[..]) {
-            Some(Value::ZSet(z)) => Input::Sorted(z),
-            Some(Value::Set(s)) => Input::Plain(s),
-            _ => Input::Missing,
-        })
-        .collect();
-    let weighted = |score: f64, weight: f64| {
-        let product = score * weight;
-        if product.is_nan() { 0.0 } else { product }
-    };
-    let mut result = SortedSet::default();
-    match op {
-        Algebra::Union => {
-            for (input, &weight) in inputs.iter().zip(&query.weights) {
-                for (member, score) in input.members() {
-                    let score = weighted(score, weight);
-                    let combined = match result.score(member.as_bytes()) {
-                        Some(current) => query.aggregate.apply(current, score),
-                        None => score,
-                    };
-                    result.insert(member.as_bytes(), combined);
-                }
-            }
-        }
-        Algebra::Inter => {
-            let mut order: Vec<usize> = (0..inputs.len()).collect();
-            order.sort_by_key(|&i| inputs[i].len());
-            let (first, rest) = order.split_first().ok_or(())?;
-            'members: for (member, score) in inputs[*first].members() {
-                let mut combined = weighted(score, query.weights[*first]);
-                for &i in rest {
-                    match inputs[i].score(member.as_bytes()) {
-                        Some(s) => {
-                            combined =
-                                query.aggregate.apply(combined, weighted(s, query.weights[i]))
-                        }
-                        None => continue 'members,
-                    }
-                }
-                result.insert(member.as_bytes(), combined);
-                if result.len() >= query.limit {
-                    break;
-                }
-            }
-        }
-        Algebra::Diff => {
-            let (first, rest) = inputs.split_first().ok_or(())?;
-            for (member, score) in first.members() {
-                if rest.iter().all(|input| input.score(member.as_bytes()).is_none()) {
-                    result.insert(member.as_bytes(), score);
-                }
-            }
-        }
-    }
-    Ok(result)
-}
-
-fn algebra_store(ctx: &mut Ctx<'_>, args: &[Bytes], op: Algebra) {
-    let Some(query) = parse_algebra(ctx, args, 2, op, true, false) else { return };
-    let Ok(result) = compute(ctx, &query, op) else { return };
-    store_result(ctx, &args[1], result);
-}
-
-fn algebra_reply(ctx: &mut Ctx<'_>, args: &[Bytes], op: Algebra) {
-    let Some(query) = parse_algebra(ctx, args, 1, op, false, false) else { return };
-    let Ok(result) = compute(ctx, &query, op) else { return };
-    let items: Vec<(&Str, f64)> = result.iter().collect();
-    reply_pairs(&mut ctx.out, &items, query.scores);
-}
-
-fn zunionstore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    algebra_store(ctx, args, Algebra::Union);
-}
-
-fn zinterstore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    algebra_store(ctx, args, Algebra::Inter);
-}
-
-fn zdiffstore(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    algebra_store(ctx, args, Algebra::Diff);
-}
-
-fn zunion(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    algebra_reply(ctx, args, Algebra::Union);
-}
-
-fn zinter(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    algebra_reply(ctx, args, Algebra::Inter);
-}
-
-fn zdiff(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    algebra_reply(ctx, args, Algebra::Diff);
-}
-
-fn zintercard(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some(query) = parse_algebra(ctx, args, 1, Algebra::Inter, false, true) else { return };
-    let Ok(result) = compute(ctx, &query, Algebra::Inter) else { return };
-    ctx.out.int(result.len() as i64);
 }
 
 // ---- random members and scanning ---------------------------------------------------------
