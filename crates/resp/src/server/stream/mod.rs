@@ -25,107 +25,20 @@
 //! consumer also lists the IDs it owns, so the PEL is indexed both ways, as in Redis, and the
 //! two always agree: an ID is in a consumer's set exactly when the group's PEL names that
 //! consumer as its owner.
+//!
+//! IDs and their syntax are in `id`, groups and their pending entries in `group`; this module
+//! holds the entries, the nodes and trimming.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::fmt;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 
 use super::value::Str;
 
-/// An entry ID.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct StreamId {
-    pub(crate) ms: u64,
-    pub(crate) seq: u64,
-}
+mod group;
+mod id;
 
-impl StreamId {
-    /// `0-0`, below every entry.
-    pub(crate) const MIN: StreamId = StreamId { ms: 0, seq: 0 };
-    /// The largest ID.
-    pub(crate) const MAX: StreamId = StreamId { ms: u64::MAX, seq: u64::MAX };
-
-    /// The next ID, or `None` after [`StreamId::MAX`].
-    pub(crate) fn next(self) -> Option<StreamId> {
-        match (self.ms, self.seq) {
-            (u64::MAX, u64::MAX) => None,
-            (ms, u64::MAX) => Some(StreamId { ms: ms + 1, seq: 0 }),
-            (ms, seq) => Some(StreamId { ms, seq: seq + 1 }),
-        }
-    }
-
-    /// The previous ID, or `None` before `0-0`.
-    pub(crate) fn prev(self) -> Option<StreamId> {
-        match (self.ms, self.seq) {
-            (0, 0) => None,
-            (ms, 0) => Some(StreamId { ms: ms - 1, seq: u64::MAX }),
-            (ms, seq) => Some(StreamId { ms, seq: seq - 1 }),
-        }
-    }
-
-    /// The ID as `XADD` and every reply spell it.
-    pub(crate) fn to_bytes(self) -> Vec<u8> {
-        self.to_string().into_bytes()
-    }
-}
-
-impl fmt::Display for StreamId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.ms, self.seq)
-    }
-}
-
-/// An ID argument as a client wrote it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct ParsedId {
-    pub(crate) id: StreamId,
-    /// False for `ms-*` (only `XADD` accepts it): the sequence is to be generated.
-    pub(crate) seq_given: bool,
-}
-
-/// How an ID argument may be written.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct IdSyntax {
-    /// The sequence to assume when only `ms` is given.
-    pub(crate) missing_seq: u64,
-    /// Whether `-` and `+` (the smallest and largest IDs) are refused.
-    pub(crate) strict: bool,
-    /// Whether `ms-*` is accepted.
-    pub(crate) seq_star: bool,
-}
-
-/// Parses `ms`, `ms-seq`, `-`, `+` or (if allowed) `ms-*`, as Redis's
-/// `streamGenericParseIDOrReply` does.
-pub(crate) fn parse_id(text: &[u8], syntax: IdSyntax) -> Option<ParsedId> {
-    if text.len() > 127 {
-        return None;
-    }
-    match text {
-        b"-" | b"+" if syntax.strict => return None,
-        b"-" => return Some(ParsedId { id: StreamId::MIN, seq_given: true }),
-        b"+" => return Some(ParsedId { id: StreamId::MAX, seq_given: true }),
-        _ => {}
-    }
-    let (ms, seq) = match text.iter().position(|&b| b == b'-') {
-        Some(dash) => (&text[..dash], Some(&text[dash + 1..])),
-        None => (text, None),
-    };
-    let ms = parse_u64(ms)?;
-    let (seq, seq_given) = match seq {
-        None => (syntax.missing_seq, true),
-        Some(b"*") if syntax.seq_star => (0, false),
-        Some(seq) => (parse_u64(seq)?, true),
-    };
-    Some(ParsedId { id: StreamId { ms, seq }, seq_given })
-}
-
-/// An unsigned decimal, as Redis's `string2ull` reads one (no sign, no spaces).
-fn parse_u64(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(text).ok()?.parse().ok()
-}
+pub(crate) use group::{Group, Pending, UNKNOWN_READ};
+pub(crate) use id::{IdSyntax, ParsedId, StreamId, parse_id};
 
 /// How entries are grouped into nodes (the `stream-node-max-*` parameters; 0 = no limit).
 #[derive(Clone, Copy, Debug)]
@@ -160,90 +73,6 @@ pub(crate) enum Trim {
     MaxLen(u64),
     /// Remove the entries below this ID.
     MinId(StreamId),
-}
-
-/// One delivered, unacknowledged entry of a group.
-#[derive(Clone, Debug)]
-pub(crate) struct Pending {
-    /// Its owner.
-    pub(crate) consumer: Str,
-    /// Unix milliseconds of the last delivery.
-    pub(crate) delivery_time: i64,
-    /// How many times it has been delivered.
-    pub(crate) delivery_count: i64,
-}
-
-/// A consumer of a group.
-#[derive(Clone, Debug)]
-pub(crate) struct Consumer {
-    /// Unix milliseconds when it last read or claimed.
-    pub(crate) seen_time: i64,
-    /// The pending entries it owns.
-    pub(crate) pel: BTreeSet<StreamId>,
-}
-
-/// A group's `entries_read` when it is not known.
-pub(crate) const UNKNOWN_READ: i64 = -1;
-
-/// A consumer group.
-#[derive(Clone, Debug)]
-pub(crate) struct Group {
-    /// The last entry delivered to one of its consumers.
-    pub(crate) last_id: StreamId,
-    /// How many entries it has read ([`UNKNOWN_READ`] if it cannot be known).
-    pub(crate) entries_read: i64,
-    /// Its pending entries, by ID.
-    pub(crate) pel: BTreeMap<StreamId, Pending>,
-    /// Its consumers, by name.
-    pub(crate) consumers: BTreeMap<Str, Consumer>,
-}
-
-impl Group {
-    fn new(last_id: StreamId, entries_read: i64) -> Group {
-        Group { last_id, entries_read, pel: BTreeMap::new(), consumers: BTreeMap::new() }
-    }
-
-    /// Creates consumer `name` if it does not exist; returns whether it did not.
-    pub(crate) fn create_consumer(&mut self, name: &[u8], now: i64) -> bool {
-        if self.consumers.contains_key(name) {
-            return false;
-        }
-        self.consumers.insert(Str::new(name), Consumer { seen_time: now, pel: BTreeSet::new() });
-        true
-    }
-
-    /// Deletes consumer `name` and its pending entries; returns how many it had, or `None` if
-    /// there is no such consumer.
-    pub(crate) fn delete_consumer(&mut self, name: &[u8]) -> Option<usize> {
-        let consumer = self.consumers.remove(name)?;
-        for id in &consumer.pel {
-            self.pel.remove(id);
-        }
-        Some(consumer.pel.len())
-    }
-
-    /// Makes `consumer` (which exists) the owner of pending entry `id` (which exists).
-    pub(crate) fn reassign(&mut self, id: StreamId, consumer: &[u8]) {
-        let Some(pending) = self.pel.get_mut(&id) else { return };
-        if pending.consumer.as_bytes() != consumer {
-            if let Some(old) = self.consumers.get_mut(pending.consumer.as_bytes()) {
-                old.pel.remove(&id);
-            }
-            pending.consumer = Str::new(consumer);
-        }
-        if let Some(new) = self.consumers.get_mut(consumer) {
-            new.pel.insert(id);
-        }
-    }
-
-    /// Removes pending entry `id` from the group and its owner; returns whether it was there.
-    pub(crate) fn acknowledge(&mut self, id: StreamId) -> bool {
-        let Some(pending) = self.pel.remove(&id) else { return false };
-        if let Some(owner) = self.consumers.get_mut(pending.consumer.as_bytes()) {
-            owner.pel.remove(&id);
-        }
-        true
-    }
 }
 
 /// A stream.
