@@ -15,8 +15,9 @@
 # the geometric mean.
 #
 # byo is built with `cargo build-byo-static` (an alias in .cargo/config.toml: statically
-# linked, not position-independent; x86-64 Linux). BYO=/absolute/path/to/byo times that
-# binary instead, for instance the default dynamically linked build:
+# linked, not position-independent, with LLVM allowed to copy the VM's dispatch into every
+# instruction; x86-64 Linux). BYO=/absolute/path/to/byo times that binary instead, for
+# instance the default dynamically linked build:
 #   cargo build --release -p byo && BYO=$PWD/target/release/byo crates/loxlike/scripts/...
 set -euo pipefail
 usage="usage: vs-reference.sh vm|tree REFERENCE BENCHMARK_DIR [ROUNDS]"
