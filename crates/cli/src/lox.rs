@@ -112,37 +112,46 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(EX_USAGE)
 }
 
-/// `byo check lox --suite DIR [--tests NAME] -- COMMAND [ARG]...`
+/// `byo check lox (--suite DIR | --kit) [--tests NAME] -- COMMAND [ARG]...`
 pub(crate) fn check(args: &[&str]) -> ExitCode {
     let mut suite = None;
+    let mut kit = false;
     let mut set = byo_loxlike::suite::TestSet::Clox;
     let mut rest = args;
     let command: Vec<String> = loop {
         match rest {
             ["--suite", dir, tail @ ..] => (suite, rest) = (Some(*dir), tail),
+            ["--kit", tail @ ..] => (kit, rest) = (true, tail),
             ["--tests", name, tail @ ..] => {
                 let Some(named) = byo_loxlike::suite::TestSet::from_name(name) else {
-                    return usage(&format!("unknown test set '{name}'"));
+                    return check_usage(&format!("unknown test set '{name}'"));
                 };
                 (set, rest) = (named, tail);
             }
             ["--", command @ ..] if !command.is_empty() => {
                 break command.iter().map(|s| s.to_string()).collect();
             }
-            _ => {
-                return usage(
-                    "usage: byo check lox --suite DIR [--tests NAME] -- COMMAND [ARG]...",
-                );
-            }
+            _ => return check_usage("cannot read the arguments"),
         }
     };
-    let Some(suite) = suite else { return usage("--suite DIR is required") };
-    let report = match byo_loxlike::suite::run(std::path::Path::new(suite), set, &command) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("byo: cannot read the suite in {suite}: {e}");
-            return ExitCode::from(EX_IOERR);
+    let report = match (suite, kit) {
+        (Some(suite), false) => {
+            match byo_loxlike::suite::run(std::path::Path::new(suite), set, &command) {
+                Ok(report) => report,
+                Err(e) => {
+                    eprintln!("byo: cannot read the suite in {suite}: {e}");
+                    return ExitCode::from(EX_IOERR);
+                }
+            }
         }
+        (None, true) => match check_kit(set, &command) {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("byo: cannot write the kit's programs to a temporary directory: {e}");
+                return ExitCode::from(EX_IOERR);
+            }
+        },
+        _ => return check_usage("one of --suite DIR and --kit is required"),
     };
     for (path, failures) in &report.failed {
         println!("FAIL {path}");
@@ -153,4 +162,34 @@ pub(crate) fn check(args: &[&str]) -> ExitCode {
     println!("{} skipped", report.skipped);
     println!("{} passed, {} failed", report.passed, report.failed.len());
     if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Runs the testkit's cases through `command`, each written to a file of a fresh temporary
+/// directory, which is removed afterwards. The test set says which reference's cases apply.
+fn check_kit(
+    set: byo_loxlike::suite::TestSet,
+    command: &[String],
+) -> std::io::Result<byo_loxlike::suite::Report> {
+    let dir = std::env::temp_dir().join(format!("byo-lox-kit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("case.lox");
+    let report = byo_loxlike::testkit::check(set.language(), |source: &str| {
+        let run = std::fs::write(&file, source)
+            .and_then(|()| byo_loxlike::suite::run_file(command, &file));
+        run.unwrap_or_else(|e| byo_loxlike::suite::Outcome {
+            stderr: format!("could not run the interpreter: {e}\n"),
+            exit_code: -1,
+            ..Default::default()
+        })
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(report)
+}
+
+fn check_usage(message: &str) -> ExitCode {
+    eprintln!(
+        "byo check lox: {message}\n\nusage: byo check lox (--suite DIR | --kit) [--tests NAME] \
+         -- COMMAND [ARG]..."
+    );
+    ExitCode::from(EX_USAGE)
 }

@@ -31,10 +31,11 @@ commands:
       --expr the value of one expression, --disassemble the VM's bytecode of every
       function. Exit codes: 64 usage, 65 compile error, 70 runtime error,
       74 unreadable file.
-  check lox --suite DIR [--tests NAME] -- COMMAND [ARG]...
+  check lox (--suite DIR | --kit) [--tests NAME] -- COMMAND [ARG]...
       Run the official Lox test suite in DIR against an interpreter command, with
       the official rules for the named test set (clox, jlox, chap04_scanning,
-      chap06_parsing, chap07_evaluating, chap17_compiling). Exit code 1 if any fails.
+      chap06_parsing, chap07_evaluating, chap17_compiling); or, with --kit, the
+      cases of byo-loxlike's testkit, as a clox or a jlox. Exit code 1 if any fails.
   help
       Print this text.
 ";

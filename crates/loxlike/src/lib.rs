@@ -14,7 +14,8 @@
 //!
 //! The two reference interpreters differ in how they *recover* from compile errors, which is
 //! visible in their output; [`Dialect`] selects one (see [`diag`]). The official test suite
-//! and its rules are in [`suite`], usable against any interpreter binary.
+//! and its rules are in [`suite`], usable against any interpreter binary; `testkit` (a feature)
+//! adds cases of its own for checking your own Lox.
 //!
 //! # Example
 //!
@@ -35,6 +36,8 @@ pub mod diag;
 pub mod number;
 pub mod suite;
 pub mod syntax;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tree;
 pub mod vm;
 

@@ -56,7 +56,7 @@ impl TestSet {
     }
 
     /// `c` or `java`: which `[c line N]` / `[java line N]` expectations apply.
-    fn language(self) -> &'static str {
+    pub fn language(self) -> &'static str {
         match self {
             TestSet::Clox | TestSet::Chap17Compiling => "c",
             _ => "java",
@@ -265,7 +265,7 @@ pub struct Outcome {
 /// Runs every test of `set` under `suite` with `command` (the interpreter and its arguments;
 /// the test file's path is appended).
 pub fn run(suite: &Path, set: TestSet, command: &[String]) -> std::io::Result<Report> {
-    run_with(suite, set, |file, _source| run_one(command, file))
+    run_with(suite, set, |file, _source| run_file(command, file))
 }
 
 /// Runs every test of `set` under `suite` through `interpret`, which gets the file's path and
@@ -316,8 +316,9 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Runs `command file`, killing it after [`TEST_TIMEOUT`].
-fn run_one(command: &[String], file: &Path) -> std::io::Result<Outcome> {
+/// Runs `command` with `file` appended to its arguments, killing it after [`TEST_TIMEOUT`];
+/// what it printed and its exit code (-1 if killed).
+pub fn run_file(command: &[String], file: &Path) -> std::io::Result<Outcome> {
     let (program, args) =
         command.split_first().ok_or_else(|| std::io::Error::other("no command"))?;
     let mut child = Command::new(program)

@@ -220,3 +220,23 @@ fn check_lox_runs_a_suite_against_an_interpreter_command() {
     assert!(stdout.contains("FAIL wrong.lox"), "{stdout}");
     assert!(stdout.ends_with("2 passed, 1 failed\n"), "{stdout}");
 }
+
+#[test]
+fn check_lox_kit_runs_the_testkit_cases_through_an_interpreter_command() {
+    let byo = env!("CARGO_BIN_EXE_byo");
+    let run = |args: &[&str]| Command::new(byo).args(["check", "lox"]).args(args).output().unwrap();
+    let vm = run(&["--kit", "--tests", "clox", "--", byo, "lox"]);
+    let stdout = String::from_utf8_lossy(&vm.stdout);
+    assert_eq!(vm.status.code(), Some(0), "{stdout}");
+    assert!(stdout.ends_with("0 skipped\n22 passed, 0 failed\n"), "{stdout}");
+    let tree = run(&["--kit", "--tests", "jlox", "--", byo, "lox", "--engine", "tree"]);
+    let stdout = String::from_utf8_lossy(&tree.stdout);
+    assert_eq!(tree.status.code(), Some(0), "{stdout}");
+    assert!(stdout.ends_with("2 skipped\n20 passed, 0 failed\n"), "{stdout}");
+    // `--expr` reads one expression, not a program: the cases fail.
+    let silent = run(&["--kit", "--", byo, "lox", "--expr"]);
+    assert_eq!(silent.status.code(), Some(1));
+    let missing = run(&["--tests", "clox", "--", byo, "lox"]);
+    assert_eq!(missing.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--kit"));
+}
