@@ -5,5 +5,6 @@
 
 mod abuse;
 mod kit;
+mod model;
 mod semantics;
 mod suite;
