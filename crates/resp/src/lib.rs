@@ -47,6 +47,8 @@ mod request;
 #[cfg(feature = "server")]
 pub mod server;
 mod split_args;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use decode::Decoder;
 pub use error::ProtocolError;
