@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use byo_loxlike::suite::{Outcome, TestSet, run_with};
+use byo_loxlike::suite::{TestSet, run_with};
+use byo_loxlike::testkit::Interpreter;
 use byo_loxlike::{Engine, Lox};
 
 fn suite_dir() -> Option<PathBuf> {
@@ -15,17 +16,9 @@ fn suite_dir() -> Option<PathBuf> {
 }
 
 /// Runs `set` in-process with `lox`: every test must pass, and there must be `count` of them.
-fn assert_passes(set: TestSet, lox: Lox, count: usize) {
+fn assert_passes(set: TestSet, mut lox: Lox, count: usize) {
     let Some(dir) = suite_dir() else { return };
-    let report = run_with(&dir, set, |_, source| {
-        let mut out = Vec::new();
-        let (stderr, exit_code) = match lox.run(source, &mut out) {
-            Ok(()) => (String::new(), 0),
-            Err(error) => (format!("{error}\n"), error.exit_code() as i32),
-        };
-        Ok(Outcome { stdout: String::from_utf8_lossy(&out).into_owned(), stderr, exit_code })
-    })
-    .unwrap();
+    let report = run_with(&dir, set, |_, source| Ok(Interpreter::run(&mut lox, source))).unwrap();
     let failed: Vec<String> = report
         .failed
         .iter()

@@ -97,16 +97,31 @@ fn run_case<D: FrameDecoder>(case: &Case, decoder: &mut D, reads: &[&[u8]]) -> O
     }
 }
 
+/// `bytes` as the reads of a socket that end at `cuts` (each taken modulo the length, in any
+/// order): the pieces, in order, that together are `bytes`.
+pub fn reads<'a>(bytes: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    cuts.push(bytes.len());
+    cuts.sort_unstable();
+    let mut from = 0;
+    cuts.into_iter()
+        .map(|cut| {
+            let read = &bytes[from..cut];
+            from = cut;
+            read
+        })
+        .collect()
+}
+
 /// Runs every case of [`CASES`] through decoders made by `new`: whole, one byte per read, and
 /// (for valid input) split in two at every offset.
 pub fn check<D: FrameDecoder>(mut new: impl FnMut() -> D) -> Report {
     let mut report = Report::default();
     for case in CASES.iter() {
         let bytes = case.bytes;
-        let whole = [bytes];
         let bytewise: Vec<&[u8]> = bytes.chunks(1).collect();
         let mut ways: Vec<(String, Vec<&[u8]>)> =
-            vec![("whole".into(), whole.to_vec()), ("one byte per read".into(), bytewise)];
+            vec![("whole".into(), vec![bytes]), ("one byte per read".into(), bytewise)];
         if matches!(case.expect, Expect::Frames(_)) {
             for cut in 1..bytes.len() {
                 let (a, b) = bytes.split_at(cut);
@@ -137,20 +152,8 @@ pub fn check_random<D: FrameDecoder>(new: impl FnMut() -> D, cases: u32) -> Repo
     let result = runner.run(&input, |(frames, cuts)| {
         let mut bytes = Vec::new();
         frames.iter().for_each(|f| f.encode(&mut bytes));
-        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
-        cuts.push(bytes.len());
-        cuts.sort_unstable();
-        let mut from = 0;
-        let reads: Vec<&[u8]> = cuts
-            .iter()
-            .map(|&cut| {
-                let read = &bytes[from..cut];
-                from = cut;
-                read
-            })
-            .collect();
         let mut decoder = (new.borrow_mut())();
-        let (decoded, error, left) = feed(&mut decoder, &reads);
+        let (decoded, error, left) = feed(&mut decoder, &reads(&bytes, &cuts));
         if let Some(e) = error {
             return Err(TestCaseError::fail(format!("valid input refused: {e}")));
         }

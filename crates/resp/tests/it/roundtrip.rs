@@ -1,25 +1,10 @@
 //! Property tests: whatever is encoded decodes to the same frame, however the bytes are split
 //! into reads; and no input, however hostile, makes a decoder panic.
 
-use byo_resp::testkit::{blob_strategy as blob, frame_strategy as frame};
+use byo_resp::testkit::{blob_strategy as blob, frame_strategy as frame, reads};
 use byo_resp::{Decoder, Frame, RequestParser};
 use bytes::BytesMut;
 use proptest::prelude::*;
-
-/// `bytes` as the reads of a socket that end at `cuts` (taken modulo the length).
-fn reads<'a>(bytes: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
-    cuts.push(bytes.len());
-    cuts.sort_unstable();
-    let mut from = 0;
-    cuts.into_iter()
-        .map(|cut| {
-            let read = &bytes[from..cut];
-            from = cut;
-            read
-        })
-        .collect()
-}
 
 /// Feeds `bytes` to a decoder in reads that end at `cuts`, collecting every frame.
 fn decode_in_reads(bytes: &[u8], cuts: &[usize]) -> Vec<Frame> {
