@@ -142,6 +142,8 @@ fn serve_redis(options: &[&str]) -> ExitCode {
         println!("Ready to accept connections tcp on {}", listener.local_addr()?);
         Server::new(config).serve(listener).await
     });
+    // After `SHUTDOWN NOSAVE` a script may still be looping on its thread: do not wait for it.
+    runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! The state of one connection that only its own commands read or change.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -25,6 +26,9 @@ pub(crate) struct Client {
     pub(crate) watched: Vec<Watched>,
     /// Whether a command failed to queue, so that `EXEC` must refuse the transaction.
     pub(crate) multi_failed: bool,
+    /// A transaction was discarded while a script was busy (without the store): its watched
+    /// keys are to be forgotten before the next command.
+    pub(crate) unwatch_pending: bool,
     /// The full name of the last command run; copied to the client list once per batch.
     pub(crate) last_command: &'static str,
     /// Set by `QUIT`: close the connection once the replies so far are written.
@@ -41,6 +45,9 @@ pub(crate) struct Client {
     pub(crate) reply_off: bool,
     /// `CLIENT REPLY SKIP`: the next command's reply is dropped.
     pub(crate) skip_next_reply: bool,
+    /// Set for a connection accepted while a script was busy: its entry in the client list
+    /// (local and peer address) is added by its first batch that has the store.
+    pub(crate) unlisted: Option<(SocketAddr, SocketAddr)>,
     /// Wakes its connection (the same as in its `ClientInfo`).
     pub(crate) wake: Arc<Notify>,
 }
@@ -56,6 +63,7 @@ impl Client {
             multi: None,
             watched: Vec::new(),
             multi_failed: false,
+            unwatch_pending: false,
             last_command: "NULL",
             close_after_reply: false,
             in_exec: false,
@@ -63,6 +71,7 @@ impl Client {
             subscriptions: 0,
             reply_off: false,
             skip_next_reply: false,
+            unlisted: None,
             wake,
         }
     }

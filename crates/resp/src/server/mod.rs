@@ -30,6 +30,7 @@
 //! | `aof`     | the append-only file: logging, replay, torn tails, rewrites            |
 //! | `persist` | the store's use of the AOF: start-up replay, on/off, once a second     |
 //! | `sample`  | random members, distinct or with repeats (`HRANDFIELD`, `SPOP`, ...)   |
+//! | `script`  | Lua scripts (`EVAL`): the cache, one call, the busy and kill flags     |
 //! | `reply`   | writes replies in RESP2 or RESP3, whichever the client chose           |
 //! | `cmd`     | the command table, the checks before a command runs, the commands      |
 //! | `net`     | tokio: one task per connection, pipelined batches, active expiry       |
@@ -50,6 +51,7 @@ mod persist;
 mod pubsub;
 mod reply;
 mod sample;
+mod script;
 mod store;
 mod stream;
 mod value;
@@ -79,8 +81,10 @@ impl Server {
         Server { shared: Arc::new(net::Shared::new(store)) }
     }
 
-    /// Accepts and serves connections on `listener` until accepting fails for a reason other
-    /// than a transient one (such as running out of file descriptors).
+    /// Accepts and serves connections on `listener` until a client sends `SHUTDOWN` (then
+    /// returns `Ok`), or accepting fails for a reason other than a transient one (such as
+    /// running out of file descriptors). Connections already open are not closed: they end
+    /// with the runtime.
     ///
     /// With `appendonly yes`, the append-only file in `dir` is replayed first (a torn tail is
     /// truncated); a log that cannot be read or is damaged otherwise is an error, and nothing

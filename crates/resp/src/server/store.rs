@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -20,6 +21,7 @@ use super::config::{Config, output_limit};
 use super::db::Db;
 use super::notify;
 use super::pubsub::{OutputLimit, PubSub, Subscriptions};
+use super::script::{ScriptCache, ScriptWatch};
 use crate::Limits;
 
 /// The number of databases, as in Redis's default configuration.
@@ -45,14 +47,32 @@ pub(crate) struct Store {
     pub(crate) woken: Vec<u64>,
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
-    pub(crate) next_client_id: u64,
+    /// Client ids and whether a password is required, for connections accepted while a
+    /// script holds this store's lock.
+    pub(crate) lockless: Arc<Lockless>,
     /// Numeric parameters read on every batch, parsed once per `CONFIG SET`.
     pub(crate) cached: Cached,
     /// The append-only file, while `appendonly` is on.
     pub(crate) aof: Option<Aof>,
     /// Whether the log was replayed (once, when the server starts serving).
     pub(crate) loaded: bool,
+    /// Scripts by SHA-1, for `EVALSHA`.
+    pub(crate) scripts: ScriptCache,
+    /// Whether a script is running, readable without this store's lock (`net` shares it).
+    pub(crate) script_watch: Arc<ScriptWatch>,
     rng: u64,
+}
+
+/// What a connection reads without the store's lock: it is accepted, and may have to be
+/// answered, while a script holds the lock (see `net`).
+#[derive(Debug)]
+pub(crate) struct Lockless {
+    /// The id the next connection gets (`CLIENT ID`).
+    pub(crate) next_client_id: AtomicU64,
+    /// Whether `requirepass` is set, kept by [`Store::apply_config`].
+    pub(crate) password_required: AtomicBool,
+    /// `SHUTDOWN`: the accept loop stops (a permit is kept if it is not waiting yet).
+    pub(crate) shutdown: Notify,
 }
 
 /// Configuration values the hot path reads, kept parsed.
@@ -149,9 +169,15 @@ impl Store {
             woken: Vec::new(),
             aof: None,
             loaded: false,
+            scripts: ScriptCache::default(),
+            script_watch: Arc::default(),
             stats: Stats::default(),
             started: Instant::now(),
-            next_client_id: 1,
+            lockless: Arc::new(Lockless {
+                next_client_id: AtomicU64::new(1),
+                password_required: AtomicBool::new(false),
+                shutdown: Notify::new(),
+            }),
             cached: Cached::default(),
             rng: seed | 1,
         }
@@ -159,6 +185,8 @@ impl Store {
 
     /// Re-reads the parameters the server caches; called after every configuration change.
     pub(crate) fn apply_config(&mut self) {
+        let required = !self.config.get("requirepass").is_empty();
+        self.lockless.password_required.store(required, Ordering::SeqCst);
         let int = |name| usize::try_from(self.config.get_int(name)).unwrap_or(usize::MAX);
         self.cached = Cached {
             max_bulk: int("proto-max-bulk-len"),

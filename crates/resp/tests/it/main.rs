@@ -13,6 +13,8 @@ mod pubsub;
 mod request;
 mod roundtrip;
 #[cfg(feature = "server")]
+mod scripting;
+#[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "server")]
 mod streams;

@@ -164,6 +164,17 @@ impl Aof {
         self.in_exec = Some(false);
     }
 
+    /// A script starts: its writes are logged as one transaction, closed by
+    /// [`Aof::end_exec`]. Returns false, changing nothing, inside `EXEC`, whose transaction
+    /// holds them already.
+    pub(crate) fn begin_script(&mut self) -> bool {
+        if self.in_exec.is_some() {
+            return false;
+        }
+        self.in_exec = Some(false);
+        true
+    }
+
     /// `EXEC` is done: closes the transaction if anything in it was logged.
     pub(crate) fn end_exec(&mut self) {
         if self.in_exec.take() == Some(true) {

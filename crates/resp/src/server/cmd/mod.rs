@@ -33,6 +33,7 @@ mod lcs;
 mod lists;
 mod pops;
 mod pubsub;
+mod scripting;
 mod server;
 mod sets;
 mod sort;
@@ -44,6 +45,7 @@ mod xread;
 mod zsets;
 
 pub(crate) use pops::serve_blocked;
+pub(crate) use scripting::{WhileBusy, call_from_script, command_while_busy, runs_a_script};
 pub(crate) use transaction::unwatch_all;
 pub(crate) use xread::StreamRead;
 pub(crate) use zsets::PopShape;
@@ -334,6 +336,7 @@ static TABLE: LazyLock<HashMap<&'static str, &'static Command, FixedState>> = La
         streams::COMMANDS,
         stream_groups::COMMANDS,
         xread::COMMANDS,
+        scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()

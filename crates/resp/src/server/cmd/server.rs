@@ -6,8 +6,8 @@ use bytes::Bytes;
 
 use super::connection::{container, help};
 use super::{
-    ADMIN, Command, Ctx, FAST, FLAG_NAMES, LOADING, READONLY, STALE, WRITE, all_commands, command,
-    errors, find, subcommand, with_subcommands,
+    ADMIN, Command, Ctx, FAST, FLAG_NAMES, LOADING, NO_MULTI, READONLY, STALE, WRITE, all_commands,
+    command, errors, find, subcommand, with_subcommands,
 };
 use crate::server::pubsub::Topic;
 use crate::server::store::unix_ms;
@@ -16,6 +16,14 @@ pub(super) const COMMANDS: &[Command] = &[
     command("info", -1, LOADING | STALE, (0, 0, 0), "@slow @dangerous", info),
     command("time", 1, FAST | LOADING | STALE, (0, 0, 0), "@fast", time),
     command("bgrewriteaof", 1, ADMIN, (0, 0, 0), "@admin @slow @dangerous", bgrewriteaof),
+    command(
+        "shutdown",
+        -1,
+        ADMIN | NO_MULTI | LOADING | STALE,
+        (0, 0, 0),
+        "@admin @slow @dangerous",
+        shutdown,
+    ),
     command("debug", -2, ADMIN | LOADING | STALE, (0, 0, 0), "@admin @slow @dangerous", debug),
     with_subcommands(
         "config",
@@ -312,6 +320,39 @@ fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
 
 fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
     ctx.error("ERR The server is running without a config file");
+}
+
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: writes and syncs the AOF, then stops the
+/// server; the connection closes without a reply, as on Redis. `SAVE` and `NOSAVE` concern
+/// snapshots, which this server does not write; `NOW` (do not wait for replicas) is what it
+/// always does, so `ABORT` finds nothing to abort. `FORCE` stops the server even if the AOF
+/// could not be synced.
+fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let (mut save, mut nosave, mut force, mut abort) = (false, false, false, false);
+    for arg in &args[1..] {
+        match arg.to_ascii_lowercase().as_slice() {
+            b"save" => save = true,
+            b"nosave" => nosave = true,
+            b"now" => {}
+            b"force" => force = true,
+            b"abort" => abort = true,
+            _ => return ctx.error(errors::SYNTAX),
+        }
+    }
+    if (save && nosave) || (abort && args.len() > 2) {
+        return ctx.error(errors::SYNTAX);
+    }
+    if abort {
+        return ctx.error("ERR No shutdown in progress.");
+    }
+    if let Some(aof) = &mut ctx.store.aof
+        && aof.flush().and_then(|()| aof.sync()).is_err()
+        && !force
+    {
+        return ctx.error("ERR Errors trying to SHUTDOWN. Check logs.");
+    }
+    ctx.store.lockless.shutdown.notify_one();
+    ctx.client.close_after_reply = true;
 }
 
 fn config_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) {

@@ -10,9 +10,18 @@
 //! The parser consumes what it has understood, so a command split across reads is never parsed
 //! twice. A protocol error gets Redis's `-ERR Protocol error: ...` reply after the replies to
 //! the commands before it, and then the connection is closed.
+//!
+//! A script is the exception to "everything under the lock, on the runtime": it may run for
+//! seconds, and the other connections must still be answered meanwhile, so it runs on a thread
+//! of its own (see `script`). Every task therefore takes the lock through [`Shared::lock_async`]
+//! or [`Shared::lock_unless_busy`], which wait for a running script without blocking the
+//! runtime's thread.
+
+mod script;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -24,33 +33,97 @@ use super::blocking::{self, serve_ready};
 use super::client::Client;
 use super::cmd::{Ctx, execute, unwatch_all};
 use super::reply::Reply;
-use super::store::{ACTIVE_EXPIRE_BUDGET_MS, ClientInfo, Store, unix_ms};
-use crate::RequestParser;
+use super::script::ScriptWatch;
+use super::store::{ACTIVE_EXPIRE_BUDGET_MS, ClientInfo, Lockless, Store, unix_ms};
+use crate::{Limits, RequestParser};
 
 /// What the server tasks share.
 #[derive(Debug)]
 pub(crate) struct Shared {
     store: Mutex<Store>,
+    /// The store's own `script_watch` and `lockless`, reachable without its lock.
+    script: Arc<ScriptWatch>,
+    lockless: Arc<Lockless>,
 }
 
 impl Shared {
     pub(crate) fn new(store: Store) -> Shared {
-        Shared { store: Mutex::new(store) }
+        let script = Arc::clone(&store.script_watch);
+        let lockless = Arc::clone(&store.lockless);
+        Shared { store: Mutex::new(store), script, lockless }
     }
 
-    /// Locks the store. A panic while it was held (a bug) must not take every other
-    /// connection down with it, so a poisoned lock is still used.
+    /// Locks the store, blocking the thread until it is free: for threads that may block
+    /// (start-up, a script's own thread), never for a task on the runtime. A panic while it
+    /// was held (a bug) must not take every other connection down with it, so a poisoned lock
+    /// is still used.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Locks the store from a task, waiting (without blocking the runtime) while a script runs.
+    pub(crate) async fn lock_async(&self) -> MutexGuard<'_, Store> {
+        loop {
+            if let Some(store) = self.acquire(false).await {
+                return store;
+            }
+        }
+    }
+
+    /// Like [`Shared::lock_async`], but gives up with `None` once a script has run past
+    /// `lua-time-limit`: the connection then answers `-BUSY` without the store.
+    pub(crate) async fn lock_unless_busy(&self) -> Option<MutexGuard<'_, Store>> {
+        self.acquire(true).await
+    }
+
+    async fn acquire(&self, give_up_when_busy: bool) -> Option<MutexGuard<'_, Store>> {
+        loop {
+            // The usual case, without registering for wake-ups: no script, a free lock.
+            if !self.script.is_running()
+                && let Some(store) = self.try_lock()
+            {
+                return Some(store);
+            }
+            let change = self.script.change();
+            tokio::pin!(change);
+            change.as_mut().enable();
+            if self.script.is_running() {
+                if give_up_when_busy && self.script.is_busy() {
+                    return None;
+                }
+                change.await;
+                continue;
+            }
+            // Never `lock()`: a script that starts between the look above and the lock would
+            // block this thread, and with it the runtime, until the script ends.
+            if let Some(store) = self.try_lock() {
+                return Some(store);
+            }
+            // Another worker's batch, microseconds long.
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn try_lock(&self) -> Option<MutexGuard<'_, Store>> {
+        match self.store.try_lock() {
+            Ok(store) => Some(store),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
-/// Accepts connections forever, one task each; runs the active expiry cycle beside them.
+/// Accepts connections until `SHUTDOWN`, one task each; runs the active expiry cycle beside
+/// them.
 pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) -> std::io::Result<()> {
     let expiry = tokio::spawn(active_expiry(Arc::clone(&shared)));
     let aof = tokio::spawn(aof_timer(Arc::clone(&shared)));
     let result = loop {
-        let (socket, addr) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shared.lockless.shutdown.notified() => break Ok(()),
+        };
+        let (socket, addr) = match accepted {
             Ok(accepted) => accepted,
             // Out of file descriptors and the like: wait for them to free up, as Redis does.
             Err(e) if is_transient(&e) => {
@@ -79,10 +152,10 @@ fn is_transient(e: &std::io::Error) -> bool {
 /// Runs the active expiry cycle `hz` times a second, each run bounded in time.
 async fn active_expiry(shared: Arc<Shared>) {
     loop {
-        let hz = shared.lock().cached.hz;
+        let hz = shared.lock_async().await.cached.hz;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         let deadline = Instant::now() + Duration::from_millis(ACTIVE_EXPIRE_BUDGET_MS);
-        let mut store = shared.lock();
+        let mut store = shared.lock_async().await;
         store.active_expire(unix_ms(), deadline);
         if store.cached.notify != 0 {
             store.publish_events();
@@ -96,11 +169,11 @@ async fn active_expiry(shared: Arc<Shared>) {
 async fn aof_timer(shared: Arc<Shared>) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let handle = shared.lock().aof_tick();
+        let handle = shared.lock_async().await.aof_tick();
         if let Some(file) = handle {
             let result = tokio::task::spawn_blocking(move || file.sync_data()).await;
             let result = result.unwrap_or_else(|e| Err(std::io::Error::other(e)));
-            shared.lock().aof_synced(result);
+            shared.lock_async().await.aof_synced(result);
         }
     }
 }
@@ -113,13 +186,12 @@ async fn serve_connection(
 ) -> std::io::Result<()> {
     socket.set_nodelay(true)?;
     let laddr = socket.local_addr()?;
-    let registered = register(&shared, addr, laddr);
-    let Some((mut client, mut parser)) = registered else {
-        socket.write_all(b"-ERR max number of clients reached\r\n").await?;
+    let Some((mut client, mut parser)) = accept(&shared, addr, laddr).await else {
+        socket.write_all(MAX_CLIENTS).await?;
         return Ok(());
     };
     let result = connection_loop(&shared, &mut socket, &mut client, &mut parser).await;
-    let mut store = shared.lock();
+    let mut store = shared.lock_async().await;
     blocking::unblock(&mut store, client.id);
     store.unsubscribe_all(client.id);
     store.clients.remove(&client.id);
@@ -128,24 +200,41 @@ async fn serve_connection(
     result
 }
 
-/// Adds a client to the store's list, or returns `None` if `maxclients` are connected.
-fn register(
+const MAX_CLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// A new connection's session and parser, or `None` if `maxclients` are connected. While a
+/// script is busy the client is not yet in the store's list: its first batch with the store
+/// adds it, and meanwhile it can be answered (`SCRIPT KILL` from a new `redis-cli`).
+async fn accept(
     shared: &Shared,
     addr: SocketAddr,
     laddr: SocketAddr,
 ) -> Option<(Client, RequestParser)> {
-    let mut store = shared.lock();
+    let id = shared.lockless.next_client_id.fetch_add(1, Ordering::SeqCst);
+    let authenticated = !shared.lockless.password_required.load(Ordering::SeqCst);
+    let mut client = Client::new(id, authenticated, Arc::new(Notify::new()));
+    client.unlisted = Some((addr, laddr));
+    let mut parser = RequestParser::new(Limits::default());
+    if let Some(mut store) = shared.lock_unless_busy().await {
+        if !client_listed(&mut store, &mut client) {
+            return None;
+        }
+        parser.set_limits(store.limits());
+    }
+    Some((client, parser))
+}
+
+/// Adds `client` to the store's client list if it is not there yet; returns false if
+/// `maxclients` are connected.
+fn client_listed(store: &mut Store, client: &mut Client) -> bool {
+    let Some((addr, laddr)) = client.unlisted.take() else { return true };
     store.stats.connections_received += 1;
     if store.clients.len() >= store.cached.maxclients {
         store.stats.rejected_connections += 1;
-        return None;
+        return false;
     }
-    let id = store.next_client_id;
-    store.next_client_id += 1;
-    let wake = Arc::new(Notify::new());
-    store.clients.insert(id, ClientInfo::new(addr, laddr, Arc::clone(&wake)));
-    let authenticated = store.config.get("requirepass").is_empty();
-    Some((Client::new(id, authenticated, wake), RequestParser::new(store.limits())))
+    store.clients.insert(client.id, ClientInfo::new(addr, laddr, Arc::clone(&client.wake)));
+    true
 }
 
 /// How a batch of commands ended.
@@ -156,10 +245,14 @@ enum After {
     Blocked,
     /// Close the connection (`QUIT`, a protocol error, the query buffer limit).
     Close,
+    /// This command runs a script: run it on a thread of its own, then go on.
+    Script(Vec<Bytes>),
+    /// A script is busy and this command needs the store: run it once the script is over.
+    Wait(Vec<Bytes>),
 }
 
 async fn connection_loop(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     socket: &mut TcpStream,
     client: &mut Client,
     parser: &mut RequestParser,
@@ -167,14 +260,34 @@ async fn connection_loop(
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut output = BytesMut::with_capacity(16 * 1024);
     let mut read = 0;
+    // A command parsed while a script was busy, to run once it is over.
+    let mut postponed = None;
     loop {
-        let after = run_batch(shared, &mut input, &mut output, client, parser, read);
+        let after = match shared.lock_unless_busy().await {
+            Some(mut store) => {
+                let first = postponed.take();
+                run_batch(&mut store, &mut input, &mut output, client, parser, read, first)
+            }
+            None => {
+                let first = postponed.take();
+                script::while_busy(shared, &mut input, &mut output, client, parser, first)
+            }
+        };
         if !output.is_empty() && !write_output(shared, socket, &mut output, client).await? {
             return Ok(());
         }
         read = 0;
         match after {
             After::Close => return Ok(()),
+            After::Script(args) => {
+                if !script::run_on_own_thread(shared, client, &mut output, args).await {
+                    return Ok(());
+                }
+            }
+            After::Wait(args) => {
+                shared.script_over().await;
+                postponed = Some(args);
+            }
             After::Blocked => {
                 if !wait_while_blocked(shared, socket, &mut input, &mut output, client).await? {
                     return Ok(());
@@ -202,24 +315,32 @@ fn reserve(input: &mut BytesMut) {
 }
 
 /// Holding the lock once, parses and runs every complete command in `input` (until one
-/// blocks the client), appending the replies to `output`. `read` is how many bytes the last
-/// read added, for the statistics.
+/// blocks the client, or runs a script), appending the replies to `output`. `read` is how
+/// many bytes the last read added, for the statistics; `first`, a command parsed earlier to
+/// run before those in `input`.
 fn run_batch(
-    shared: &Shared,
+    store: &mut Store,
     input: &mut BytesMut,
     output: &mut BytesMut,
     client: &mut Client,
     parser: &mut RequestParser,
     read: usize,
+    mut first: Option<Vec<Bytes>>,
 ) -> After {
-    let mut store = shared.lock();
     store.stats.total_net_input_bytes += read as u64;
     if input.len() > store.cached.query_buffer_limit {
         // Redis closes such a client without a reply.
         return After::Close;
     }
-    if client.subscriptions > 0 && !take_outbox(&mut store, client.id, output) {
+    if client.subscriptions > 0 && !take_outbox(store, client.id, output) {
         return After::Close;
+    }
+    if !client_listed(store, client) {
+        output.extend_from_slice(MAX_CLIENTS);
+        return After::Close;
+    }
+    if std::mem::take(&mut client.unwatch_pending) {
+        unwatch_all(store, client);
     }
     parser.set_limits(store.limits());
     let mut after = After::Read;
@@ -228,9 +349,17 @@ fn run_batch(
     // millisecond, where Redis reads the clock again for each command.
     let now = unix_ms();
     while !client.blocked {
-        match parser.parse(input, client.authenticated) {
+        let parsed = match first.take() {
+            Some(args) => Ok(Some(args)),
+            None => parser.parse(input, client.authenticated),
+        };
+        match parsed {
+            Ok(Some(args)) if script::runs_a_script(client, &args) => {
+                after = After::Script(args);
+                break;
+            }
             Ok(Some(args)) => {
-                run_command(&mut store, client, output, args, now);
+                run_command(store, client, output, args, now);
                 if client.close_after_reply {
                     after = After::Close;
                     break;
@@ -248,18 +377,27 @@ fn run_batch(
     if client.blocked && matches!(after, After::Read) {
         after = After::Blocked;
     }
+    if !finish_batch(store, client, output, now) {
+        return After::Close;
+    }
+    after
+}
+
+/// What follows a batch: the AOF is written (and synced under `always`), the client list
+/// and the statistics are updated. Returns false if the batch could not be made durable.
+fn finish_batch(store: &mut Store, client: &Client, output: &mut BytesMut, now: i64) -> bool {
     if !store.flush_aof() {
         // Under `appendfsync always` a batch that could not be made durable is not
         // acknowledged: the client sees its connection close instead of its replies.
         output.clear();
-        return After::Close;
+        return false;
     }
     if let Some(info) = store.clients.get_mut(&client.id) {
         info.last_interaction = now;
         info.last_command = client.last_command;
     }
     store.stats.total_net_output_bytes += output.len() as u64;
-    after
+    true
 }
 
 /// Runs one command and what follows it: serving clients blocked on keys it created,
@@ -322,7 +460,7 @@ async fn write_output(
         output.clear();
         return Ok(true);
     }
-    set_in_flight(shared, client.id, output.len());
+    set_in_flight(shared, client.id, output.len()).await;
     let mut written = 0;
     while written < output.len() {
         tokio::select! {
@@ -332,19 +470,20 @@ async fn write_output(
             },
             // New messages (taken after this write) or a disconnection.
             () = client.wake.notified() => {
-                if shared.lock().clients.get(&client.id).is_none_or(|info| info.killed) {
+                let store = shared.lock_async().await;
+                if store.clients.get(&client.id).is_none_or(|info| info.killed) {
                     return Ok(false);
                 }
             }
         }
     }
     output.clear();
-    set_in_flight(shared, client.id, 0);
+    set_in_flight(shared, client.id, 0).await;
     Ok(true)
 }
 
-fn set_in_flight(shared: &Shared, id: u64, bytes: usize) {
-    if let Some(info) = shared.lock().clients.get_mut(&id) {
+async fn set_in_flight(shared: &Shared, id: u64, bytes: usize) {
+    if let Some(info) = shared.lock_async().await.clients.get_mut(&id) {
         info.in_flight = bytes;
     }
 }
@@ -360,7 +499,7 @@ async fn wait_subscribed(
 ) -> std::io::Result<usize> {
     loop {
         {
-            let mut store = shared.lock();
+            let mut store = shared.lock_async().await;
             if !take_outbox(&mut store, client.id, output) {
                 return Ok(0);
             }
@@ -392,7 +531,7 @@ async fn wait_while_blocked(
     output: &mut BytesMut,
     client: &mut Client,
 ) -> std::io::Result<bool> {
-    let deadline = shared.lock().blocked.get(&client.id).and_then(|b| b.deadline);
+    let deadline = shared.lock_async().await.blocked.get(&client.id).and_then(|b| b.deadline);
     let timer = async {
         match deadline {
             Some(at) => {
@@ -407,7 +546,7 @@ async fn wait_while_blocked(
         tokio::select! {
             () = client.wake.notified() => {
                 let (served, alive) = {
-                    let mut store = shared.lock();
+                    let mut store = shared.lock_async().await;
                     let served = !store.blocked.contains_key(&client.id);
                     (served, take_outbox(&mut store, client.id, output))
                 };
@@ -423,7 +562,7 @@ async fn wait_while_blocked(
                 }
             }
             () = &mut timer => {
-                let mut store = shared.lock();
+                let mut store = shared.lock_async().await;
                 // Served in the meantime? Then the reply is in the outbox, and this adds none.
                 if !take_outbox(&mut store, client.id, output) {
                     return Ok(false);
@@ -434,7 +573,7 @@ async fn wait_while_blocked(
             }
             read = socket.read_buf(input) => {
                 let read = read?;
-                let mut store = shared.lock();
+                let mut store = shared.lock_async().await;
                 store.stats.total_net_input_bytes += read as u64;
                 if read == 0 || input.len() > store.cached.query_buffer_limit {
                     blocking::unblock(&mut store, client.id);

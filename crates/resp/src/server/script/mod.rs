@@ -1,0 +1,84 @@
+//! Lua scripting (`EVAL`): the script cache, running a script, and the state that lets other
+//! connections answer `-BUSY` while one runs too long.
+//!
+//! A script runs with the store's lock held from start to end, which is what makes it atomic.
+//! It runs on a thread of its own, not on the connections' runtime (see `net`), so that the
+//! other connections can still be answered: first by waiting, as on Redis's single thread,
+//! then, once the script has run for `lua-time-limit` milliseconds, with `-BUSY` — except for
+//! `SCRIPT KILL`, which stops a script that has not written anything yet.
+//!
+//! | module    | what it is                                                             |
+//! |-----------|------------------------------------------------------------------------|
+//! | `watch`   | running / busy / kill flags, readable without the store's lock         |
+//! | `run`     | one call: a fresh Lua 5.1 state, the `redis` library, the hook, reply  |
+//! | `convert` | replies to Lua values and back, by Redis's table of rules              |
+//!
+//! Effects, not scripts, are logged to the append-only file: each write command a script runs
+//! is logged as it runs, all of them inside one `MULTI`/`EXEC`, so a replay does not depend on
+//! the script (or on the clock and randomness it saw) and a torn log drops all of a script's
+//! writes or none.
+
+mod convert;
+mod run;
+mod watch;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use sha1::{Digest, Sha1};
+
+pub(crate) use run::{CompileError, Script, check_compiles, run_script};
+pub(crate) use watch::{Kill, ScriptWatch};
+
+/// The most memory one script's Lua state may allocate; past it, the allocation fails with a
+/// Lua error (`not enough memory`) that ends the script, not the server.
+pub(crate) const MEMORY_LIMIT: usize = 1 << 30;
+
+/// The bodies of the scripts seen by `EVAL` and `SCRIPT LOAD`, by SHA-1, for `EVALSHA`.
+#[derive(Debug, Default)]
+pub(crate) struct ScriptCache {
+    bodies: HashMap<String, Bytes>,
+}
+
+impl ScriptCache {
+    /// The body whose SHA-1 is `sha` (40 hex digits, any case).
+    pub(crate) fn get(&self, sha: &[u8]) -> Option<Bytes> {
+        let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
+        self.bodies.get(&sha).cloned()
+    }
+
+    /// Remembers `body`; returns its SHA-1.
+    pub(crate) fn insert(&mut self, body: Bytes) -> String {
+        let sha = sha1_hex(&body);
+        self.bodies.entry(sha.clone()).or_insert(body);
+        sha
+    }
+
+    pub(crate) fn contains(&self, sha: &[u8]) -> bool {
+        std::str::from_utf8(sha)
+            .is_ok_and(|sha| self.bodies.contains_key(&sha.to_ascii_lowercase()))
+    }
+
+    /// `SCRIPT FLUSH`.
+    pub(crate) fn clear(&mut self) {
+        self.bodies.clear();
+    }
+}
+
+/// The SHA-1 of `data` in lower-case hex, as `redis.sha1hex` and `SCRIPT LOAD` give it.
+pub(crate) fn sha1_hex(data: &[u8]) -> String {
+    let digest = Sha1::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sha1_hex;
+
+    #[test]
+    fn sha1_of_the_empty_string_and_a_script() {
+        assert_eq!(sha1_hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        // `redis-cli script load "return 1"` on Redis 7.0.
+        assert_eq!(sha1_hex(b"return 1"), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+    }
+}
