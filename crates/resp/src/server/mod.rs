@@ -33,7 +33,7 @@
 //! | `script`  | Lua scripts (`EVAL`): the cache, one call, the busy and kill flags     |
 //! | `reply`   | writes replies in RESP2 or RESP3, whichever the client chose           |
 //! | `cmd`     | the command table, the checks before a command runs, the commands      |
-//! | `net`     | tokio: one task per connection, pipelined batches, active expiry       |
+//! | `net`     | tokio: a task per connection, pipelined batches, scripts on a thread   |
 //!
 //! Everything below `net` is synchronous and does no I/O.
 
