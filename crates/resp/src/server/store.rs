@@ -47,8 +47,8 @@ pub(crate) struct Store {
     pub(crate) woken: Vec<u64>,
     pub(crate) stats: Stats,
     pub(crate) started: Instant,
-    /// Client ids and whether a password is required, for connections accepted while a
-    /// script holds this store's lock.
+    /// What connections read without this store's lock: the running script's state, client
+    /// ids, whether a password is required, the shutdown signal.
     pub(crate) lockless: Arc<Lockless>,
     /// Numeric parameters read on every batch, parsed once per `CONFIG SET`.
     pub(crate) cached: Cached,
@@ -58,8 +58,6 @@ pub(crate) struct Store {
     pub(crate) loaded: bool,
     /// Scripts by SHA-1, for `EVALSHA`.
     pub(crate) scripts: ScriptCache,
-    /// Whether a script is running, readable without this store's lock (`net` shares it).
-    pub(crate) script_watch: Arc<ScriptWatch>,
     rng: u64,
 }
 
@@ -67,6 +65,8 @@ pub(crate) struct Store {
 /// answered, while a script holds the lock (see `net`).
 #[derive(Debug)]
 pub(crate) struct Lockless {
+    /// Whether a script is running, busy, asked to stop.
+    pub(crate) script: ScriptWatch,
     /// The id the next connection gets (`CLIENT ID`).
     pub(crate) next_client_id: AtomicU64,
     /// Whether `requirepass` is set, kept by [`Store::apply_config`].
@@ -170,10 +170,10 @@ impl Store {
             aof: None,
             loaded: false,
             scripts: ScriptCache::default(),
-            script_watch: Arc::default(),
             stats: Stats::default(),
             started: Instant::now(),
             lockless: Arc::new(Lockless {
+                script: ScriptWatch::default(),
                 next_client_id: AtomicU64::new(1),
                 password_required: AtomicBool::new(false),
                 shutdown: Notify::new(),

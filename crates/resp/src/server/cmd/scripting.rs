@@ -10,7 +10,7 @@ use super::{
 };
 use crate::server::client::Client;
 use crate::server::reply::Reply;
-use crate::server::script::{CompileError, Kill, Script, ScriptWatch, check_compiles, run_script};
+use crate::server::script::{CompileError, Kill, Script, check_compiles, run_script};
 use crate::server::store::{Lockless, Store};
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -231,7 +231,6 @@ pub(crate) fn command_while_busy(
     client: &mut Client,
     out: &mut Reply<'_>,
     args: &[Bytes],
-    watch: &ScriptWatch,
     lockless: &Lockless,
 ) -> WhileBusy {
     let refuse = |client: &mut Client, out: &mut Reply<'_>, text: &str| {
@@ -254,7 +253,7 @@ pub(crate) fn command_while_busy(
     }
     match command.full_name {
         "script|kill" => {
-            match kill_reply(watch.request_kill()) {
+            match kill_reply(lockless.script.request_kill()) {
                 None => out.ok(),
                 Some(error) => out.error(error),
             }

@@ -33,7 +33,6 @@ use super::blocking::{self, serve_ready};
 use super::client::Client;
 use super::cmd::{Ctx, execute, unwatch_all};
 use super::reply::Reply;
-use super::script::ScriptWatch;
 use super::store::{ACTIVE_EXPIRE_BUDGET_MS, ClientInfo, Lockless, Store, unix_ms};
 use crate::{Limits, RequestParser};
 
@@ -41,16 +40,14 @@ use crate::{Limits, RequestParser};
 #[derive(Debug)]
 pub(crate) struct Shared {
     store: Mutex<Store>,
-    /// The store's own `script_watch` and `lockless`, reachable without its lock.
-    script: Arc<ScriptWatch>,
+    /// The store's own `lockless`, reachable without its lock.
     lockless: Arc<Lockless>,
 }
 
 impl Shared {
     pub(crate) fn new(store: Store) -> Shared {
-        let script = Arc::clone(&store.script_watch);
         let lockless = Arc::clone(&store.lockless);
-        Shared { store: Mutex::new(store), script, lockless }
+        Shared { store: Mutex::new(store), lockless }
     }
 
     /// Locks the store, blocking the thread until it is free: for threads that may block
@@ -77,21 +74,14 @@ impl Shared {
     }
 
     async fn acquire(&self, give_up_when_busy: bool) -> Option<MutexGuard<'_, Store>> {
+        let script = &self.lockless.script;
         loop {
-            // The usual case, without registering for wake-ups: no script, a free lock.
-            if !self.script.is_running()
-                && let Some(store) = self.try_lock()
-            {
-                return Some(store);
-            }
-            let change = self.script.change();
-            tokio::pin!(change);
-            change.as_mut().enable();
-            if self.script.is_running() {
-                if give_up_when_busy && self.script.is_busy() {
+            if script.is_running() {
+                script.wait_until(|s| !s.is_running() || (give_up_when_busy && s.is_busy())).await;
+                if give_up_when_busy && script.is_busy() {
                     return None;
                 }
-                change.await;
+                // Over (or another script started meanwhile): look again.
                 continue;
             }
             // Never `lock()`: a script that starts between the look above and the lock would

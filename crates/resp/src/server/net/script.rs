@@ -16,6 +16,7 @@ use crate::RequestParser;
 use crate::server::client::Client;
 use crate::server::cmd::{WhileBusy, command_while_busy, runs_a_script as is_script_command};
 use crate::server::reply::Reply;
+use crate::server::script::ScriptWatch;
 use crate::server::store::unix_ms;
 
 /// Whether `args`, sent by `client`, would run a script now: `EVAL` and its kin outside a
@@ -71,7 +72,7 @@ struct ScriptOver<'a>(&'a Shared);
 
 impl Drop for ScriptOver<'_> {
     fn drop(&mut self) {
-        self.0.script.finish();
+        self.0.lockless.script.finish();
     }
 }
 
@@ -99,7 +100,7 @@ pub(super) fn while_busy(
             },
         };
         let mut out = Reply::new(output, client.resp3);
-        match command_while_busy(client, &mut out, &args, &shared.script, &shared.lockless) {
+        match command_while_busy(client, &mut out, &args, &shared.lockless) {
             WhileBusy::Answered => {}
             WhileBusy::Close => return After::Close,
             WhileBusy::Wait => return After::Wait(args),
@@ -110,27 +111,11 @@ pub(super) fn while_busy(
 impl Shared {
     /// Waits until no script runs, then marks one as running: this connection's.
     async fn claim_script(&self) {
-        loop {
-            let change = self.script.change();
-            tokio::pin!(change);
-            change.as_mut().enable();
-            if self.script.try_start() {
-                return;
-            }
-            change.await;
-        }
+        self.lockless.script.wait_until(ScriptWatch::try_start).await;
     }
 
     /// Waits until no script runs.
     pub(super) async fn script_over(&self) {
-        loop {
-            let change = self.script.change();
-            tokio::pin!(change);
-            change.as_mut().enable();
-            if !self.script.is_running() {
-                return;
-            }
-            change.await;
-        }
+        self.lockless.script.wait_until(|s| !s.is_running()).await;
     }
 }

@@ -24,7 +24,7 @@ use crate::server::REDIS_VERSION;
 use crate::server::client::Client;
 use crate::server::cmd::{Ctx, call_from_script};
 use crate::server::reply::Reply;
-use crate::server::store::Store;
+use crate::server::store::{Lockless, Store};
 
 /// How many Lua instructions run between two looks at the clock and the kill flag (Redis's
 /// figure: about a millisecond of a tight loop).
@@ -78,14 +78,14 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
     };
     let sha = sha1_hex(script.body);
     let limit = u64::try_from(ctx.store.config.get_int("lua-time-limit")).unwrap_or(0);
-    let watch = Arc::clone(&ctx.store.script_watch);
+    let lockless = Arc::clone(&ctx.store.lockless);
     let Ctx { store, client, out, now } = ctx;
     let caller = RefCell::new(Caller {
         store,
         client: script_client(client),
         now: *now,
         read_only: script.read_only || flags.no_writes,
-        watch: &watch,
+        watch: &lockless.script,
     });
     let began = caller.borrow_mut().store.aof.as_mut().is_some_and(|aof| aof.begin_script());
     let result = lua.scope(|scope| {
@@ -100,7 +100,7 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
                 None => Ok(reply),
             }
         })?;
-        let xpcall = install(&lua, &script, call, pcall, Arc::clone(&watch), limit)?;
+        let xpcall = install(&lua, &script, call, pcall, Arc::clone(&lockless), limit)?;
         let handler = lua.create_function(error_handler)?;
         let (ok, value): (bool, Value) = xpcall.call((function, handler))?;
         let mut reply = bytes::BytesMut::new();
@@ -211,7 +211,7 @@ fn install(
     script: &Script<'_>,
     call: Function,
     pcall: Function,
-    watch: Arc<ScriptWatch>,
+    lockless: Arc<Lockless>,
     limit_ms: u64,
 ) -> mlua::Result<Function> {
     let globals = lua.globals();
@@ -272,8 +272,8 @@ fn install(
         )?,
     )?;
     let killed = {
-        let watch = Arc::clone(&watch);
-        lua.create_function(move |_, ()| Ok(watch.kill_requested()))?
+        let lockless = Arc::clone(&lockless);
+        lua.create_function(move |_, ()| Ok(lockless.script.kill_requested()))?
     };
     let as_table = lua.create_function(|lua, raised: Value| as_error_table(lua, raised))?;
     // The untouched `xpcall`, to run the script with: not reachable from the script.
@@ -283,11 +283,11 @@ fn install(
     let limit = Duration::from_millis(limit_ms);
     if limit_ms > 0 {
         lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
-            if watch.kill_requested() {
+            if lockless.script.kill_requested() {
                 return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
             }
             if started.elapsed() >= limit {
-                watch.set_busy();
+                lockless.script.set_busy();
             }
             Ok(VmState::Continue)
         })?;

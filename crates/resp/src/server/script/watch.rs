@@ -99,10 +99,17 @@ impl ScriptWatch {
         }
     }
 
-    /// Waits until a script finishes or turns busy. The state must be looked at after
-    /// creating this future and before awaiting it, so that no change is missed:
-    /// `let change = watch.change(); pin!(change); change.as_mut().enable(); look; change.await`.
-    pub(crate) fn change(&self) -> tokio::sync::futures::Notified<'_> {
-        self.changed.notified()
+    /// Waits until `ready` holds, looking again each time a script finishes or turns busy.
+    /// Each look comes after registering for the next wake-up, so no change is missed.
+    pub(crate) async fn wait_until(&self, ready: impl Fn(&Self) -> bool) {
+        loop {
+            let change = self.changed.notified();
+            tokio::pin!(change);
+            change.as_mut().enable();
+            if ready(self) {
+                return;
+            }
+            change.await;
+        }
     }
 }
