@@ -23,13 +23,18 @@
 //!
 //! Each bulk payload is split off the buffer ([`BytesMut::split_to`]) and frozen: the frame
 //! holds a reference-counted slice of the bytes that were read, not a copy.
+//!
+//! All this is for frames that arrive in pieces. An array of bulk strings that is already
+//! whole, the commonest frame by far, first gets a cheaper try (see [`crate::whole`]): one
+//! split for the whole array, its payloads slices of that piece.
 
 use bytes::{Buf, BytesMut};
 
 use crate::error::ProtocolError;
 use crate::frame::Frame;
 use crate::limits::{Limits, PREALLOCATE};
-use crate::number::parse_i64;
+use crate::number::{NumberLine, number_line, parse_i64};
+use crate::whole::{Bounds, scan_bulk_array, split_whole};
 
 /// Decodes frames from a byte buffer, one read at a time.
 ///
@@ -57,6 +62,8 @@ pub struct Decoder {
     pending: Option<PendingBulk>,
     /// How many bytes at the front of the buffer are known to hold no LF.
     scanned: usize,
+    /// Where the fast path found each payload, kept to reuse its allocation.
+    args: Vec<(usize, usize)>,
 }
 
 /// An aggregate whose elements are still arriving.
@@ -103,6 +110,13 @@ impl Decoder {
     /// `Ok(None)` if `buf` ends first: everything complete so far is consumed and
     /// remembered, and decoding resumes there when called again with more bytes appended.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+        if buf.first() == Some(&b'*')
+            && !self.is_mid_frame()
+            && self.scanned == 0
+            && let Some(frame) = self.decode_whole(buf)
+        {
+            return Ok(Some(frame));
+        }
         loop {
             let step = match self.pending {
                 Some(bulk) => {
@@ -130,6 +144,23 @@ impl Decoder {
                 }
             }
         }
+    }
+
+    /// The fast path (see [`crate::whole`]): if a whole array of bulk strings is at the
+    /// front of `buf`, splits it off in one piece and makes the bulks slices of it. Otherwise
+    /// consumes nothing and returns `None`.
+    fn decode_whole(&mut self, buf: &mut BytesMut) -> Option<Frame> {
+        if self.limits.max_depth == 0 {
+            return None; // the general path refuses every aggregate
+        }
+        let bounds = Bounds {
+            max_count: self.limits.max_elements,
+            max_bulk: self.limits.max_bulk,
+            strict: true,
+        };
+        let len = scan_bulk_array(buf, bounds, &mut self.args)?;
+        let items = split_whole(buf, len, &self.args, Frame::Bulk);
+        Some(Frame::Array(items))
     }
 
     /// Whether a frame has been started and not finished.
@@ -336,49 +367,6 @@ fn payload(buf: &mut BytesMut, bulk: PendingBulk) -> Result<Option<Frame>, Proto
             Frame::Verbatim { format, text: payload.slice(4..) }
         }
     }))
-}
-
-/// What the front of a buffer holds after a number type byte.
-enum NumberLine {
-    /// A canonical number and the offset of the CR that ends its line.
-    Number(i64, usize),
-    /// Digits so far, and no CRLF yet.
-    Incomplete,
-    /// Anything else (a sign alone, a leading zero, `?`, a long line, a bare CR): left to the
-    /// general path, which knows the right error.
-    Other,
-}
-
-/// Reads `-?[1-9][0-9]*|0` and CRLF after the type byte, in one pass.
-#[inline]
-fn number_line(buf: &[u8]) -> NumberLine {
-    let negative = buf.get(1) == Some(&b'-');
-    let start = 1 + usize::from(negative);
-    let mut value: i64 = 0;
-    // At most 18 digits: every 18-digit number fits without overflow checks; longer ones
-    // take the checked general path.
-    for at in start..start + 20 {
-        match buf.get(at) {
-            None => return NumberLine::Incomplete,
-            Some(&digit @ b'0'..=b'9') if at < start + 18 => {
-                if digit == b'0' && at == start && buf.get(at + 1) != Some(&b'\r') {
-                    return NumberLine::Other; // a leading zero, or not yet known
-                }
-                value = value * 10 - i64::from(digit - b'0');
-            }
-            Some(b'\r') if at > start => {
-                return match buf.get(at + 1) {
-                    None => NumberLine::Incomplete,
-                    Some(b'\n') if !(negative && value == 0) => {
-                        NumberLine::Number(if negative { value } else { -value }, at)
-                    }
-                    Some(_) => NumberLine::Other,
-                };
-            }
-            Some(_) => return NumberLine::Other,
-        }
-    }
-    NumberLine::Other
 }
 
 /// Pairs up a flat list of keys and values (of even length).

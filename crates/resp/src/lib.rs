@@ -49,6 +49,7 @@ pub mod server;
 mod split_args;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod whole;
 
 pub use decode::Decoder;
 pub use error::ProtocolError;

@@ -28,6 +28,49 @@ pub(crate) fn parse_i64(digits: &[u8]) -> Option<i64> {
     if negative { Some(value) } else { value.checked_neg() }
 }
 
+/// What the front of a buffer holds after a number type byte.
+pub(crate) enum NumberLine {
+    /// A canonical number and the offset of the CR that ends its line.
+    Number(i64, usize),
+    /// Digits so far, and no CRLF yet.
+    Incomplete,
+    /// Anything else (a sign alone, a leading zero, `?`, a long line, a bare CR): left to the
+    /// general path, which knows the right error.
+    Other,
+}
+
+/// Reads `-?[1-9][0-9]*|0` and CRLF after the type byte, in one pass.
+#[inline]
+pub(crate) fn number_line(buf: &[u8]) -> NumberLine {
+    let negative = buf.get(1) == Some(&b'-');
+    let start = 1 + usize::from(negative);
+    let mut value: i64 = 0;
+    // At most 18 digits: every 18-digit number fits without overflow checks; longer ones
+    // take the checked general path.
+    for at in start..start + 20 {
+        match buf.get(at) {
+            None => return NumberLine::Incomplete,
+            Some(&digit @ b'0'..=b'9') if at < start + 18 => {
+                if digit == b'0' && at == start && buf.get(at + 1) != Some(&b'\r') {
+                    return NumberLine::Other; // a leading zero, or not yet known
+                }
+                value = value * 10 - i64::from(digit - b'0');
+            }
+            Some(b'\r') if at > start => {
+                return match buf.get(at + 1) {
+                    None => NumberLine::Incomplete,
+                    Some(b'\n') if !(negative && value == 0) => {
+                        NumberLine::Number(if negative { value } else { -value }, at)
+                    }
+                    Some(_) => NumberLine::Other,
+                };
+            }
+            Some(_) => return NumberLine::Other,
+        }
+    }
+    NumberLine::Other
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_i64;

@@ -22,7 +22,8 @@
 //!   lifts the limits for the very next command.
 //!
 //! Like the decoder, the parser consumes what it has understood and keeps the arguments read
-//! so far, so a command that arrives in many reads is never parsed twice.
+//! so far, so a command that arrives in many reads is never parsed twice; and like the decoder,
+//! it first tries the cheaper path for a command that has arrived whole ([`crate::whole`]).
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -30,6 +31,7 @@ use crate::error::ProtocolError;
 use crate::limits::{Limits, PREALLOCATE, UNAUTHENTICATED_ARGS, UNAUTHENTICATED_BULK};
 use crate::number::parse_i64;
 use crate::split_args::split_args;
+use crate::whole::{Bounds, scan_bulk_array, split_whole};
 
 /// Parses client requests, Redis's way.
 ///
@@ -50,6 +52,8 @@ pub struct RequestParser {
     command: Option<Multibulk>,
     /// How many bytes at the front of the buffer are known to hold no line end.
     scanned: usize,
+    /// Where the fast path found each argument, kept to reuse its allocation.
+    whole_args: Vec<(usize, usize)>,
 }
 
 #[derive(Debug)]
@@ -80,6 +84,12 @@ impl RequestParser {
         buf: &mut BytesMut,
         authenticated: bool,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        if self.command.is_none()
+            && self.scanned == 0
+            && let Some(args) = self.parse_whole(buf, authenticated)
+        {
+            return Ok(Some(args));
+        }
         loop {
             let args = match (&self.command, buf.first()) {
                 (None, None) => return Ok(None),
@@ -92,6 +102,24 @@ impl RequestParser {
                 other => return Ok(other),
             }
         }
+    }
+
+    /// The fast path (see [`crate::whole`]): if a whole multibulk command is at the front of
+    /// `buf`, splits it off in one piece and makes the arguments slices of it. Otherwise
+    /// consumes nothing and returns `None`.
+    fn parse_whole(&mut self, buf: &mut BytesMut, authenticated: bool) -> Option<Vec<Bytes>> {
+        let mut bounds = Bounds {
+            max_count: self.limits.max_elements.min(i32::MAX as usize),
+            max_bulk: self.limits.max_bulk,
+            strict: false,
+        };
+        if !authenticated {
+            // Both are small positive constants.
+            bounds.max_count = bounds.max_count.min(UNAUTHENTICATED_ARGS as usize);
+            bounds.max_bulk = bounds.max_bulk.min(UNAUTHENTICATED_BULK as usize);
+        }
+        let len = scan_bulk_array(buf, bounds, &mut self.whole_args)?;
+        Some(split_whole(buf, len, &self.whole_args, |arg| arg))
     }
 
     /// Whether a command has been started and not finished.

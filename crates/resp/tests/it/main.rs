@@ -7,6 +7,7 @@ mod aof;
 mod blocking;
 mod codec;
 mod decode;
+mod fastpath;
 mod kit;
 #[cfg(feature = "server")]
 mod pubsub;
