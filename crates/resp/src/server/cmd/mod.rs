@@ -319,30 +319,32 @@ pub(crate) fn parse_float(text: &[u8]) -> Option<f64> {
 }
 
 /// Every command, by name. Looked up once per command executed, so hashed with foldhash
-/// rather than the standard SipHash (the names are ours, not an attacker's keys).
-static TABLE: LazyLock<HashMap<&'static str, &'static Command, FixedState>> = LazyLock::new(|| {
-    [
-        strings::COMMANDS,
-        keys::COMMANDS,
-        lists::COMMANDS,
-        hashes::COMMANDS,
-        sets::COMMANDS,
-        zsets::COMMANDS,
-        connection::COMMANDS,
-        server::COMMANDS,
-        transaction::COMMANDS,
-        pubsub::COMMANDS,
-        sort::COMMANDS,
-        streams::COMMANDS,
-        stream_groups::COMMANDS,
-        xread::COMMANDS,
-        scripting::COMMANDS,
-    ]
-    .into_iter()
-    .flatten()
-    .map(|command| (command.name, command))
-    .collect()
-});
+/// rather than the standard SipHash (the names are ours, not an attacker's keys), and keyed by
+/// bytes so that a client's name need not be checked for UTF-8 first.
+static TABLE: LazyLock<HashMap<&'static [u8], &'static Command, FixedState>> =
+    LazyLock::new(|| {
+        [
+            strings::COMMANDS,
+            keys::COMMANDS,
+            lists::COMMANDS,
+            hashes::COMMANDS,
+            sets::COMMANDS,
+            zsets::COMMANDS,
+            connection::COMMANDS,
+            server::COMMANDS,
+            transaction::COMMANDS,
+            pubsub::COMMANDS,
+            sort::COMMANDS,
+            streams::COMMANDS,
+            stream_groups::COMMANDS,
+            xread::COMMANDS,
+            scripting::COMMANDS,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|command| (command.name.as_bytes(), command))
+        .collect()
+    });
 
 /// Every top-level command, for `COMMAND`, `COMMAND COUNT` and `COMMAND DOCS`.
 pub(crate) fn all_commands() -> impl Iterator<Item = &'static Command> {
@@ -357,7 +359,7 @@ pub(crate) fn find(name: &[u8]) -> Option<&'static Command> {
     let lower = lower.get_mut(..name.len())?;
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    TABLE.get(std::str::from_utf8(lower).ok()?).copied()
+    TABLE.get(&lower[..]).copied()
 }
 
 /// The command `args` asks for, resolving subcommands, or the error that says why not.
