@@ -11,7 +11,8 @@
 //! an unwinding error as jlox's `Return` exception is.
 //!
 //! This module executes statements and evaluates expressions; the `call` module reads
-//! properties and makes calls.
+//! properties and makes calls, and the `access` module reads and writes variables where
+//! lowering put them.
 //!
 //! Memory is reference counted (see [`Value`]); the `meter` module counts the bytes of the
 //! objects a program can pile up, for `Limits::memory`.
@@ -21,6 +22,7 @@
 //! [`MAX_CALL_DEPTH`] stop with `Stack overflow.`. [`run`] gives it a thread whose stack holds
 //! that worst case.
 
+mod access;
 mod call;
 mod lower;
 mod meter;
@@ -338,93 +340,6 @@ impl<'o> Interpreter<'o> {
         let value = Class::new(class.name.clone(), methods, self.init);
         check_memory(self.line)?;
         self.assign(class.target, Value::Class(Rc::new(value)), 0)
-    }
-
-    /// A declaration's first value: a slot is overwritten, a cell is made anew (a closure
-    /// made before keeps the old one, as it kept the old environment in jlox).
-    fn define(&mut self, home: Access, value: Value) {
-        match home {
-            Access::Slot(slot) => {
-                if let Some(slot) = self.slot_mut(slot) {
-                    *slot = value;
-                }
-            }
-            Access::Cell(cell) => {
-                if let Some(cell) = self.cells.get_mut(self.frame.cell_base + cell as usize) {
-                    *cell = Some(Rc::new(RefCell::new(value)));
-                }
-            }
-            Access::Global(name) => {
-                if let Some(global) = self.globals.get_mut(name as usize) {
-                    *global = Some(value);
-                }
-            }
-            // Never a declaration's home.
-            Access::Captured(_) => {}
-        }
-    }
-
-    /// The cell a cell or captured access names.
-    fn cell(&self, access: Access) -> Option<&Cell> {
-        match access {
-            Access::Cell(cell) => self.cells.get(self.frame.cell_base + cell as usize)?.as_ref(),
-            Access::Captured(index) => self.frame.closure.as_ref()?.captured.get(index as usize),
-            Access::Slot(_) | Access::Global(_) => None,
-        }
-    }
-
-    /// Slot `slot` of the running frame (lowering only names slots inside the frame).
-    #[inline(always)]
-    fn slot_mut(&mut self, slot: u32) -> Option<&mut Value> {
-        self.stack.get_mut(self.frame.base + slot as usize)
-    }
-
-    #[inline(always)]
-    fn slot(&self, slot: u32) -> Value {
-        self.stack.get(self.frame.base + slot as usize).cloned().unwrap_or(Value::Nil)
-    }
-
-    #[inline(always)]
-    fn global(&self, name: Symbol, line: u32) -> Exec<Value> {
-        match self.globals.get(name as usize) {
-            Some(Some(value)) => Ok(value.clone()),
-            _ => Err(self.undefined(name, line)),
-        }
-    }
-
-    fn read(&self, access: Access, line: u32) -> Exec<Value> {
-        match access {
-            Access::Slot(slot) => Ok(self.slot(slot)),
-            Access::Cell(_) | Access::Captured(_) => {
-                Ok(self.cell(access).map_or(Value::Nil, |cell| cell.borrow().clone()))
-            }
-            Access::Global(name) => self.global(name, line),
-        }
-    }
-
-    fn assign(&mut self, access: Access, value: Value, line: u32) -> Exec<()> {
-        match access {
-            Access::Slot(slot) => {
-                if let Some(slot) = self.slot_mut(slot) {
-                    *slot = value;
-                }
-            }
-            Access::Cell(_) | Access::Captured(_) => {
-                if let Some(cell) = self.cell(access) {
-                    *cell.borrow_mut() = value;
-                }
-            }
-            Access::Global(name) => match self.globals.get_mut(name as usize) {
-                Some(global @ Some(_)) => *global = Some(value),
-                _ => return Err(self.undefined(name, line)),
-            },
-        }
-        Ok(())
-    }
-
-    #[cold]
-    fn undefined(&self, name: Symbol, line: u32) -> Box<RuntimeError> {
-        error(format!("Undefined variable '{}'.", self.names[name as usize]), line)
     }
 
     /// `expr`'s value, without a call for the leaves that most operands are: literals,
