@@ -11,8 +11,8 @@
 //!
 //! ```text
 //!   1. scan:   *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n...    read the lines in place,
-//!              args: (8, 3) (18, 1) (26, 1)   end: 29           note where each payload is
-//!   2. build:  split the 29 bytes off once, freeze them, and make every argument a
+//!              args: (8, 3) (17, 1) (24, 1)   end: 27           note where each payload is
+//!   2. build:  split the 27 bytes off once, freeze them, and make every argument a
 //!              `Bytes::slice` of that one piece: a reference count, no buffer bookkeeping
 //! ```
 //!
@@ -21,8 +21,17 @@
 //! one that breaks a limit makes it give up without consuming anything, and the general path
 //! takes over from the same bytes. Errors are therefore found, and worded, in one place only,
 //! and the fast path can never accept what the general path would refuse.
+//!
+//! Arrays of more than [`MAX_WHOLE_COUNT`] elements are left to the general path too: the
+//! scan's list of offsets is kept from call to call, and should not keep the size of the
+//! largest array a connection ever sent.
 
 use bytes::{Buf, Bytes, BytesMut};
+
+/// The most elements an array may have to take the fast path (the offsets of 1,024 payloads
+/// are 16 KiB). A larger array is rare and long enough that one split per payload is lost in
+/// the cost of the rest.
+pub(crate) const MAX_WHOLE_COUNT: usize = 1024;
 
 /// What a scan may accept: the general path's limits for the frame at hand.
 #[derive(Clone, Copy, Debug)]
@@ -50,7 +59,7 @@ pub(crate) fn scan_bulk_array(
         return None;
     }
     let (count, mut at) = length_line(bytes, 0)?;
-    if count == 0 || count > bounds.max_count {
+    if count == 0 || count > bounds.max_count || count > MAX_WHOLE_COUNT {
         return None;
     }
     for _ in 0..count {
@@ -159,6 +168,18 @@ mod tests {
         ] {
             assert_eq!(scan(bytes, STRICT), None, "{:?}", String::from_utf8_lossy(bytes));
         }
+    }
+
+    #[test]
+    fn arrays_past_the_fast_paths_own_bound_are_left_to_the_general_path() {
+        let wide = Bounds { max_count: usize::MAX, ..STRICT };
+        let array = |count: usize| {
+            let mut bytes = format!("*{count}\r\n").into_bytes();
+            (0..count).for_each(|_| bytes.extend_from_slice(b"$1\r\na\r\n"));
+            bytes
+        };
+        assert_eq!(scan(&array(MAX_WHOLE_COUNT), wide).map(|(_, args)| args.len()), Some(1024));
+        assert_eq!(scan(&array(MAX_WHOLE_COUNT + 1), wide), None);
     }
 
     #[test]
