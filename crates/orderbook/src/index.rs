@@ -63,6 +63,15 @@ struct Slot {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct IdHash(u32);
 
+/// Where [`IdIndex::find_slot`] found an id: valid until the table next changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// The slot's position in the table.
+    slot: usize,
+    /// The order number it holds.
+    pub(crate) order: u32,
+}
+
 const VACANT: Slot = Slot { order: EMPTY, hash: 0 };
 
 #[derive(Clone, Debug)]
@@ -102,12 +111,18 @@ impl IdIndex {
     }
 
     /// The order number whose id is `id`, which hashes to `hash`.
-    pub(crate) fn find(
+    pub(crate) fn find(&self, id: u64, hash: IdHash, id_of: impl Fn(u32) -> u64) -> Option<u32> {
+        self.find_slot(id, hash, id_of).map(|found| found.order)
+    }
+
+    /// Where the entry for `id` is, so that [`remove_slot`](Self::remove_slot) can take it
+    /// out without probing again.
+    pub(crate) fn find_slot(
         &self,
         id: u64,
         IdHash(hash): IdHash,
         id_of: impl Fn(u32) -> u64,
-    ) -> Option<u32> {
+    ) -> Option<Found> {
         let mask = self.mask();
         let mut at = hash as usize & mask;
         loop {
@@ -116,7 +131,7 @@ impl IdIndex {
                 return None;
             }
             if slot.hash == hash && id_of(slot.order) == id {
-                return Some(slot.order);
+                return Some(Found { slot: at, order: slot.order });
             }
             at = (at + 1) & mask;
         }
@@ -160,7 +175,28 @@ impl IdIndex {
                 _ => hole = (hole + 1) & mask,
             }
         }
+        self.remove_slot(Found { slot: hole, order });
+    }
+
+    /// Removes the entry [`find_slot`](Self::find_slot) found, with no change to the table
+    /// since.
+    #[inline]
+    pub(crate) fn remove_slot(&mut self, found: Found) {
+        debug_assert_eq!(self.slots[found.slot].order, found.order);
         self.len -= 1;
+        // The run usually ends at the entry: nothing to shift back.
+        let next = (found.slot + 1) & self.mask();
+        if self.slots[next].order == EMPTY {
+            self.slots[found.slot] = VACANT;
+        } else {
+            self.shift_back(found.slot);
+        }
+    }
+
+    /// Closes the hole at `hole` by moving later entries of its run back.
+    #[inline(never)]
+    fn shift_back(&mut self, mut hole: usize) {
+        let mask = self.mask();
         // Backward shift: an entry later in the run moves into the hole unless its home lies
         // cyclically after the hole (moving it would put it before its home).
         let mut next = (hole + 1) & mask;
@@ -230,8 +266,18 @@ mod tests {
                         model.insert(id, next);
                         next += 1;
                     }
-                    (false, Some(order)) => {
+                    (false, Some(order)) if id % 2 == 0 => {
                         index.remove(index.hash(id), order);
+                        model.remove(&id);
+                        slab.remove(&order);
+                    }
+                    // Odd ids leave through the slot their lookup found.
+                    (false, Some(order)) => {
+                        let found = index.find_slot(id, index.hash(id), |o| slab[&o]);
+                        prop_assert_eq!(found.map(|f| f.order), Some(order));
+                        if let Some(found) = found {
+                            index.remove_slot(found);
+                        }
                         model.remove(&id);
                         slab.remove(&order);
                     }

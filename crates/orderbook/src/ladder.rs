@@ -88,17 +88,22 @@ impl Ladder {
         }
     }
 
-    pub(crate) fn remove(&mut self, price: i64) {
-        match self.search(price) {
-            // The top rung, the usual case: no elements to move (`Vec::remove` would still
-            // call `memmove` for none).
-            Ok(i) if i + 1 == self.rungs.len() => {
-                self.rungs.pop();
-            }
-            Ok(i) => {
-                self.rungs.remove(i);
-            }
-            Err(_) => {}
+    /// Removes `level`, whose price is `price`. The top rung is the usual case (a level
+    /// matched or cancelled away at the best price) and is recognised by its level number,
+    /// with no search: a pop. Any other rung is searched for and removed out of line.
+    #[inline]
+    pub(crate) fn remove(&mut self, price: i64, level: u32) {
+        if self.rungs.last().is_some_and(|&(_, top)| top == level) {
+            self.rungs.pop();
+        } else {
+            self.remove_below_top(price);
+        }
+    }
+
+    #[inline(never)]
+    fn remove_below_top(&mut self, price: i64) {
+        if let Ok(i) = self.search(price) {
+            self.rungs.remove(i);
         }
     }
 
@@ -136,7 +141,11 @@ mod tests {
         let bid_prices: Vec<i64> = bids.prices().map(|(p, _)| p).collect();
         assert_eq!(bid_prices, [i64::MAX, 5, 0, -3, i64::MIN]);
         assert_eq!((asks.best(), bids.best()), (Some((i64::MIN, 1)), Some((i64::MAX, 3))));
-        asks.remove(i64::MIN);
+        asks.remove(i64::MIN, 1);
+        assert_eq!(asks.best(), Some((-3, 2)));
+        asks.remove(5, 0);
+        assert_eq!((asks.get(5), asks.len()), (None, 3));
+        asks.find_or_insert_with(5, || 0);
         assert_eq!(asks.best(), Some((-3, 2)));
         assert_eq!(asks.get(5), Some(0));
         assert_eq!(asks.get(6), None);

@@ -26,7 +26,7 @@
 //! - a level's `total` is the sum of its orders' quantities, all of which are > 0;
 //! - every live order is in exactly one queue, its level's, and in the index under its id.
 
-use crate::index::{IdHash, IdIndex};
+use crate::index::{Found, IdHash, IdIndex};
 use crate::ladder::Ladder;
 use crate::types::{SelfTradePrevention, Side};
 
@@ -156,6 +156,13 @@ impl Levels {
         self.probe(id).1
     }
 
+    /// The resting order `id` and where the index keeps it, for a removal that follows
+    /// ([`remove_found`](Self::remove_found)) without a second probe.
+    pub(crate) fn locate(&self, id: u64) -> Option<Found> {
+        let orders = &self.orders;
+        self.index.find_slot(id, self.index.hash(id), |at| orders[at as usize].id)
+    }
+
     /// The hash of `id` (what [`Resting::hash`] wants) and the order number of the resting
     /// order `id`.
     pub(crate) fn probe(&self, id: u64) -> (IdHash, Option<u32>) {
@@ -272,6 +279,22 @@ impl Levels {
     pub(crate) fn remove(&mut self, at: u32) -> (Order, i64) {
         let order = self.orders[at as usize];
         self.index.remove(order.hash, at);
+        self.unlink(at, order)
+    }
+
+    /// [`remove`](Self::remove) for an order just [`locate`](Self::locate)d, with the book
+    /// unchanged since: its index slot is known, so nothing is probed again.
+    #[inline(always)]
+    pub(crate) fn remove_found(&mut self, found: Found) -> (Order, i64) {
+        let order = self.orders[found.order as usize];
+        self.index.remove_slot(found);
+        self.unlink(found.order, order)
+    }
+
+    /// Takes order `at` (whose copy is `order`) out of its queue and its level out of the
+    /// ladder if it empties; frees both.
+    #[inline(always)]
+    fn unlink(&mut self, at: u32, order: Order) -> (Order, i64) {
         let Order { prev, next, .. } = order;
         let level = &mut self.levels[order.level as usize];
         match prev {
@@ -286,7 +309,7 @@ impl Levels {
         level.count -= 1;
         let price = level.price;
         if level.count == 0 {
-            self.side_mut(order.side).remove(price);
+            self.side_mut(order.side).remove(price, order.level);
             self.free_levels.push(order.level);
         }
         self.free_orders.push(at);
