@@ -107,6 +107,28 @@ impl Ladder {
         }
     }
 
+    /// Gives the rung of `level` (at `price`) the key of `new_price`, if that keeps the rungs
+    /// in order without moving any, that is, if no other rung lies between the two prices.
+    /// Returns whether it did.
+    pub(crate) fn rekey(&mut self, price: i64, level: u32, new_price: i64) -> bool {
+        let len = self.rungs.len();
+        let i = if self.rungs.last().is_some_and(|&(_, top)| top == level) {
+            len - 1
+        } else {
+            match self.search(price) {
+                Ok(i) => i,
+                Err(_) => return false,
+            }
+        };
+        let key = self.key(new_price);
+        let above_the_rung_below = i == 0 || self.rungs[i - 1].0 < key;
+        let below_the_rung_above = i + 1 == len || self.rungs[i + 1].0 > key;
+        if above_the_rung_below && below_the_rung_above {
+            self.rungs[i].0 = key;
+        }
+        above_the_rung_below && below_the_rung_above
+    }
+
     /// Level numbers, best first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.rungs.iter().rev().map(|&(_, level)| level)
@@ -149,5 +171,28 @@ mod tests {
         assert_eq!(asks.best(), Some((-3, 2)));
         assert_eq!(asks.get(5), Some(0));
         assert_eq!(asks.get(6), None);
+    }
+
+    #[test]
+    fn a_rung_is_rekeyed_only_within_the_gap_between_its_neighbours() {
+        let mut bids = Ladder::new(Side::Buy);
+        for (level, price) in [10, 20, 30].into_iter().enumerate() {
+            bids.find_or_insert_with(price, || level as u32);
+        }
+        // The top rung (30, level 2) may move anywhere above 20; the middle one only between
+        // 10 and 30 exclusive; the bottom one anywhere below 20.
+        assert!(bids.rekey(30, 2, 25) && bids.rekey(25, 2, 1000));
+        assert!(!bids.rekey(1000, 2, 20) && !bids.rekey(1000, 2, 15));
+        assert!(bids.rekey(20, 1, 11) && bids.rekey(11, 1, 999));
+        assert!(!bids.rekey(999, 1, 1000) && !bids.rekey(999, 1, 10) && !bids.rekey(999, 1, 5000));
+        assert!(bids.rekey(10, 0, i64::MIN) && !bids.rekey(i64::MIN, 0, 999));
+        assert!(!bids.rekey(12345, 7, 1), "no rung at that price");
+        let prices: Vec<(i64, u32)> = bids.prices().collect();
+        assert_eq!(prices, [(1000, 2), (999, 1), (i64::MIN, 0)]);
+        let mut asks = Ladder::new(Side::Sell);
+        asks.find_or_insert_with(10, || 0);
+        asks.find_or_insert_with(20, || 1);
+        assert!(asks.rekey(10, 0, 19) && !asks.rekey(19, 0, 21) && asks.rekey(20, 1, 25));
+        assert_eq!(asks.prices().collect::<Vec<_>>(), [(19, 0), (25, 1)]);
     }
 }

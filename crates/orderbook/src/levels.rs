@@ -319,6 +319,32 @@ impl Levels {
         (order, price)
     }
 
+    /// Moves order `at` to `price` with quantity `qty` where it is, if it is alone in its
+    /// level and no other level on its side lies between its price and `price`: its level and
+    /// rung are re-keyed in place. The book is then what taking the order off and putting it
+    /// back would have made (the order alone in a level at `price`, in the same rung, even in
+    /// the same slab slots, since the free lists hand back the slots just freed). Returns
+    /// false, changing nothing, otherwise.
+    pub(crate) fn reprice_alone(&mut self, at: u32, price: i64, qty: u64) -> bool {
+        debug_assert!(qty > 0);
+        let order = self.orders[at as usize];
+        let level = &self.levels[order.level as usize];
+        let old_price = level.price;
+        if level.count != 1 || !self.side_mut(order.side).rekey(old_price, order.level, price) {
+            return false;
+        }
+        let level = &mut self.levels[order.level as usize];
+        level.price = price;
+        level.total = qty;
+        self.orders[at as usize].qty = qty;
+        if let Some(changes) = &mut self.changes {
+            let (id, side) = (order.id, order.side);
+            changes.push(BookChange { id, side, price: old_price, qty: 0 });
+            changes.push(BookChange { id, side, price, qty });
+        }
+        true
+    }
+
     /// Lowers a resting order's quantity by `by`, which is less than what it has: it stays
     /// where it is in its queue.
     pub(crate) fn reduce(&mut self, at: u32, by: u64) {
