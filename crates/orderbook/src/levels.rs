@@ -16,7 +16,8 @@
 //! first, so an order is unlinked from the middle of its queue in O(1), with no `unsafe` and
 //! no allocation per order. Each order knows its level number, so removing or reducing it
 //! touches its level directly; the ladder is only searched when an order joins a queue, and
-//! changed when a level appears or goes.
+//! changed when a level appears or goes (or, for a lone order that a modify moves into the gap
+//! around its own rung, re-keyed in place).
 //!
 //! The index ([`IdIndex`]) is an open-addressing table of order numbers hashed by the order's
 //! id; a slot holds the order number and 32 bits of the hash, not the id.
