@@ -88,22 +88,35 @@ impl Ladder {
         }
     }
 
-    /// Removes `level`, whose price is `price`. The top rung is the usual case (a level
-    /// matched or cancelled away at the best price) and is recognised by its level number,
-    /// with no search: a pop. Any other rung is searched for and removed out of line.
+    /// Where the rung of `level` (at `price`) is. The top rung is the usual case (a level
+    /// matched, cancelled or modified away at the best price) and is recognised by its level
+    /// number, with no search; any other rung is searched for out of line.
     #[inline]
-    pub(crate) fn remove(&mut self, price: i64, level: u32) {
-        if self.rungs.last().is_some_and(|&(_, top)| top == level) {
-            self.rungs.pop();
-        } else {
-            self.remove_below_top(price);
+    fn position(&self, price: i64, level: u32) -> Option<usize> {
+        match self.rungs.last() {
+            Some(&(_, top)) if top == level => Some(self.rungs.len() - 1),
+            _ => self.position_below_top(price),
         }
     }
 
     #[inline(never)]
-    fn remove_below_top(&mut self, price: i64) {
-        if let Ok(i) = self.search(price) {
-            self.rungs.remove(i);
+    fn position_below_top(&self, price: i64) -> Option<usize> {
+        self.search(price).ok()
+    }
+
+    /// Removes `level`, whose price is `price`.
+    #[inline]
+    pub(crate) fn remove(&mut self, price: i64, level: u32) {
+        match self.position(price, level) {
+            // The top rung: no elements to move (`Vec::remove` would still call `memmove`
+            // for none).
+            Some(i) if i + 1 == self.rungs.len() => {
+                self.rungs.pop();
+            }
+            Some(i) => {
+                self.rungs.remove(i);
+            }
+            None => {}
         }
     }
 
@@ -111,18 +124,10 @@ impl Ladder {
     /// in order without moving any, that is, if no other rung lies between the two prices.
     /// Returns whether it did.
     pub(crate) fn rekey(&mut self, price: i64, level: u32, new_price: i64) -> bool {
-        let len = self.rungs.len();
-        let i = if self.rungs.last().is_some_and(|&(_, top)| top == level) {
-            len - 1
-        } else {
-            match self.search(price) {
-                Ok(i) => i,
-                Err(_) => return false,
-            }
-        };
+        let Some(i) = self.position(price, level) else { return false };
         let key = self.key(new_price);
         let above_the_rung_below = i == 0 || self.rungs[i - 1].0 < key;
-        let below_the_rung_above = i + 1 == len || self.rungs[i + 1].0 > key;
+        let below_the_rung_above = i + 1 == self.rungs.len() || self.rungs[i + 1].0 > key;
         if above_the_rung_below && below_the_rung_above {
             self.rungs[i].0 = key;
         }
