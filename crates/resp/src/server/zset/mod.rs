@@ -361,24 +361,14 @@ impl SkipList {
     /// The first node satisfying `pred`, where `pred` is false up to some point of the order
     /// and true after it.
     fn first_where(&self, pred: impl Fn(f64, &[u8]) -> bool) -> u32 {
-        let mut at = 0;
-        for level in (0..self.level).rev() {
-            loop {
-                let forward = self.node(at).levels[level].forward;
-                let next = self.node(forward);
-                if forward != NIL && !pred(next.score, next.member.as_bytes()) {
-                    at = forward;
-                } else {
-                    break;
-                }
-            }
-        }
-        let candidate = self.node(at).levels[0].forward;
+        let before = self.last_where(|score, member| !pred(score, member));
+        let candidate = self.node(before).levels[0].forward;
         let node = self.node(candidate);
         if candidate != NIL && pred(node.score, node.member.as_bytes()) { candidate } else { NIL }
     }
 
-    /// The last node satisfying `pred`, where `pred` is true up to some point and false after.
+    /// The last node satisfying `pred`, where `pred` is true up to some point and false after
+    /// (`NIL`, the header, if none does).
     fn last_where(&self, pred: impl Fn(f64, &[u8]) -> bool) -> u32 {
         let mut at = 0;
         for level in (0..self.level).rev() {
