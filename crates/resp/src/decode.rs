@@ -28,7 +28,7 @@
 //! whole, the commonest frame by far, first gets a cheaper try (see [`crate::whole`]): one
 //! split for the whole array, its payloads slices of that piece.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
 use crate::frame::Frame;
@@ -113,10 +113,15 @@ impl Decoder {
         if buf.first() == Some(&b'*')
             && !self.is_mid_frame()
             && self.scanned == 0
-            && let Some(frame) = self.decode_whole(buf)
+            && let Some(items) = self.decode_whole(buf)
         {
-            return Ok(Some(frame));
+            return Ok(Some(Frame::Array(items)));
         }
+        self.decode_resumable(buf)
+    }
+
+    /// The general path: element by element, resumable anywhere.
+    fn decode_resumable(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
         loop {
             let step = match self.pending {
                 Some(bulk) => {
@@ -149,7 +154,7 @@ impl Decoder {
     /// The fast path (see [`crate::whole`]): if a whole array of bulk strings is at the
     /// front of `buf`, splits it off in one piece and makes the bulks slices of it. Otherwise
     /// consumes nothing and returns `None`.
-    fn decode_whole(&mut self, buf: &mut BytesMut) -> Option<Frame> {
+    fn decode_whole(&mut self, buf: &mut BytesMut) -> Option<Vec<Frame>> {
         if self.limits.max_depth == 0 {
             return None; // the general path refuses every aggregate
         }
@@ -159,8 +164,7 @@ impl Decoder {
             strict: true,
         };
         let len = scan_bulk_array(buf, bounds, &mut self.args)?;
-        let items = split_whole(buf, len, &self.args, Frame::Bulk);
-        Some(Frame::Array(items))
+        Some(split_whole(buf, len, &self.args, Frame::Bulk, bulk_payload))
     }
 
     /// Whether a frame has been started and not finished.
@@ -397,4 +401,12 @@ fn parse_double(line: &[u8]) -> Result<f64, ProtocolError> {
         _ => return Err(ProtocolError::InvalidDouble),
     };
     Ok(value)
+}
+
+/// The payload of a bulk string frame, for the fast path to narrow in place.
+fn bulk_payload(frame: &mut Frame) -> Option<&mut Bytes> {
+    match frame {
+        Frame::Bulk(bytes) => Some(bytes),
+        _ => None,
+    }
 }

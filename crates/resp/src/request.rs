@@ -119,7 +119,7 @@ impl RequestParser {
             bounds.max_bulk = bounds.max_bulk.min(UNAUTHENTICATED_BULK as usize);
         }
         let len = scan_bulk_array(buf, bounds, &mut self.whole_args)?;
-        Some(split_whole(buf, len, &self.whole_args, |arg| arg))
+        Some(split_whole(buf, len, &self.whole_args, |arg| arg, |arg| Some(arg)))
     }
 
     /// Whether a command has been started and not finished.

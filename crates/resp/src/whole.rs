@@ -12,8 +12,9 @@
 //! ```text
 //!   1. scan:   *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n...    read the lines in place,
 //!              args: (8, 3) (17, 1) (24, 1)   end: 27           note where each payload is
-//!   2. build:  split the 27 bytes off once, freeze them, and make every argument a
-//!              `Bytes::slice` of that one piece: a reference count, no buffer bookkeeping
+//!   2. build:  split the 27 bytes off once, freeze them, and make every argument a handle
+//!              on that one piece, narrowed to its bytes: a reference count, no buffer
+//!              bookkeeping
 //! ```
 //!
 //! The scan reads only the canonical form (digits with no sign or leading zero, CRLF line
@@ -85,23 +86,55 @@ pub(crate) fn scan_bulk_array(
 }
 
 /// Splits the `len` bytes of a scanned array off the front of `buf` in one piece and returns
-/// its payloads, found at `args`, as slices of that piece, each passed through `wrap`.
+/// its payloads, found at `args`. Each payload starts as `wrap` of a handle on the whole piece
+/// and is then narrowed to its own bytes where it lies in the vector (`bytes_of` finds the
+/// handle inside a `T`).
+///
+/// The order of the work is chosen around a cost of the hardware rather than the instruction
+/// count. A value that a call returns, such as `T::clone`'s, is written to the stack a field
+/// at a time, and moving it into the vector reads it back in wider loads. A load that spans
+/// several stores still waiting in the store buffer cannot take its bytes from them; it waits
+/// until they reach the cache, a dozen cycles or more. So:
+///
+/// - each payload is a clone of the whole handle narrowed in place, not a `Bytes::slice`
+///   built on the stack and then moved, which would be one more value moved right after
+///   being written;
+/// - clones are taken two at a time before either is moved. Taking a reference count is a
+///   locked instruction, which waits for the store buffer to drain, so the second clone
+///   leaves the first one's fields in the cache and only the second one's move waits;
+/// - the last payload is the handle itself, built before any clone: nothing to wait for, and
+///   one reference count fewer to take and release.
+///
+/// On 16 pipelined SETs in the codec bench, the first step took the decoder from 0.56x
+/// resp-rs's time to 0.54x and the second to 0.47x (medians of six interleaved runs).
 #[inline(always)]
-pub(crate) fn split_whole<T>(
+pub(crate) fn split_whole<T: Clone>(
     buf: &mut BytesMut,
     len: usize,
     args: &[(usize, usize)],
     wrap: impl Fn(Bytes) -> T,
+    bytes_of: fn(&mut T) -> Option<&mut Bytes>,
 ) -> Vec<T> {
-    let mut whole = buf.split_to(len).freeze();
+    let whole = wrap(buf.split_to(len).freeze());
     let mut payloads = Vec::with_capacity(args.len());
-    let Some((&(last_at, last_len), others)) = args.split_last() else { return payloads };
-    payloads.extend(others.iter().map(|&(at, len)| wrap(whole.slice(at..at + len))));
-    // The last payload is the piece itself, trimmed: one reference count fewer to take and
-    // drop than a slice of it.
-    whole.advance(last_at);
-    whole.truncate(last_len);
-    payloads.push(wrap(whole));
+    let mut clones = args.len().saturating_sub(1);
+    while clones >= 2 {
+        let first = whole.clone();
+        let second = whole.clone();
+        payloads.push(first);
+        payloads.push(second);
+        clones -= 2;
+    }
+    if clones == 1 {
+        payloads.push(whole.clone());
+    }
+    payloads.push(whole);
+    for (payload, &(at, len)) in payloads.iter_mut().zip(args) {
+        if let Some(bytes) = bytes_of(payload) {
+            bytes.advance(at);
+            bytes.truncate(len);
+        }
+    }
     payloads
 }
 
