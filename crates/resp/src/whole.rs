@@ -116,8 +116,9 @@ pub(crate) fn split_whole<T: Clone>(
     bytes_of: fn(&mut T) -> Option<&mut Bytes>,
 ) -> Vec<T> {
     let whole = wrap(buf.split_to(len).freeze());
+    let Some(clones) = args.len().checked_sub(1) else { return Vec::new() };
     let mut payloads = Vec::with_capacity(args.len());
-    let mut clones = args.len().saturating_sub(1);
+    let mut clones = clones;
     while clones >= 2 {
         let first = whole.clone();
         let second = whole.clone();
@@ -217,6 +218,24 @@ mod tests {
         };
         assert_eq!(scan(&array(MAX_WHOLE_COUNT), wide).map(|(_, args)| args.len()), Some(1024));
         assert_eq!(scan(&array(MAX_WHOLE_COUNT + 1), wide), None);
+    }
+
+    #[test]
+    fn split_gives_each_payload_its_own_bytes_whatever_the_count() {
+        // 0 to 5 payloads: no clone, an odd one, pairs, and pairs with an odd one left over.
+        for count in 0..=5 {
+            let words: Vec<String> = (0..count).map(|i| "x".repeat(i + 1)).collect();
+            let mut bytes = format!("*{count}\r\n").into_bytes();
+            for word in &words {
+                bytes.extend_from_slice(format!("${}\r\n{word}\r\n", word.len()).as_bytes());
+            }
+            let args = scan(&bytes, STRICT).map(|(_, args)| args).unwrap_or_default();
+            let mut buf = BytesMut::from(&bytes[..]);
+            buf.extend_from_slice(b"next");
+            let payloads = split_whole(&mut buf, bytes.len(), &args, |b| b, |b| Some(b));
+            assert_eq!(payloads, words, "{count} payloads");
+            assert_eq!(&buf[..], b"next");
+        }
     }
 
     #[test]
