@@ -14,6 +14,8 @@ mod pubsub;
 mod request;
 mod roundtrip;
 #[cfg(feature = "server")]
+mod script_diff;
+#[cfg(feature = "server")]
 mod scripting;
 #[cfg(feature = "server")]
 mod server;

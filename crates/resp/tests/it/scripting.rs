@@ -45,6 +45,11 @@ fn lua_values_become_replies_by_redis_rules() {
     // Numbers are truncated toward zero.
     assert_eq!(eval(&mut conn, "return 3.99", &[], &[]), int(3));
     assert_eq!(eval(&mut conn, "return -3.99", &[], &[]), int(-3));
+    assert_eq!(eval(&mut conn, "return 2^53", &[], &[]), int(1 << 53));
+    // Out of range, C's cast is undefined; Redis on x86-64 replies the smallest integer.
+    for script in ["return 1/0", "return -(1/0)", "return 0/0", "return 2^63", "return -(2^64)"] {
+        assert_eq!(eval(&mut conn, script, &[], &[]), int(i64::MIN), "{script}");
+    }
     assert_eq!(eval(&mut conn, "return 'text'", &[], &[]), bulk("text"));
     assert_eq!(eval(&mut conn, "return true", &[], &[]), int(1));
     assert_eq!(eval(&mut conn, "return false", &[], &[]), Frame::NullBulk);
@@ -76,6 +81,13 @@ fn lua_values_become_replies_by_redis_rules() {
         error_text(eval(&mut conn, "return redis.error_reply('plain')", &[], &[])),
         "ERR plain"
     );
+    // Both helpers take one string, not a number that Lua could convert: anything else is an
+    // error table (returned, not raised).
+    for script in ["return redis.status_reply(3)", "return redis.error_reply(true)"] {
+        let text = error_text(eval(&mut conn, script, &[], &[]));
+        assert_eq!(text, "ERR wrong number or type of arguments", "{script}");
+    }
+    assert_eq!(eval(&mut conn, "return #redis.status_reply(true)", &[], &[]), int(0));
     assert_eq!(
         eval(&mut conn, "return {KEYS[1], KEYS[2], ARGV[1], #ARGV}", &["a", "b"], &["c", "d"]),
         Frame::Array(vec![bulk("a"), bulk("b"), bulk("c"), int(2)])

@@ -97,13 +97,20 @@ fn write_value(value: &Value, out: &mut Reply<'_>, depth: usize) -> bool {
         Value::Boolean(true) => out.int(1),
         Value::Boolean(false) => out.null(),
         Value::Integer(n) => out.int(*n),
-        // C's `(long long)` cast: truncation toward zero (saturating here, where C is
-        // undefined).
-        Value::Number(n) => out.int(*n as i64),
+        Value::Number(n) => out.int(c_cast(*n)),
         Value::Table(table) => return write_table(table, out, depth),
         _ => out.null(),
     }
     true
+}
+
+/// Redis's `(long long)` cast of a Lua number: truncation toward zero. Out of range (and for
+/// NaN) C leaves it undefined, and x86-64's conversion gives `i64::MIN` for all of them, which
+/// is what Redis replies there (`return 1/0` is -9223372036854775808); Rust's `as` would
+/// saturate instead.
+fn c_cast(n: f64) -> i64 {
+    const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+    if (-TWO_TO_63..TWO_TO_63).contains(&n) { n as i64 } else { i64::MIN }
 }
 
 fn write_table(table: &Table, out: &mut Reply<'_>, depth: usize) -> bool {

@@ -229,12 +229,17 @@ fn install(
             _ => error_table(lua, "ERR wrong number or type of arguments"),
         })?,
     )?;
+    // Like `error_reply`, only a string is taken (not a number, which Lua would convert):
+    // anything else gives the error table, as Redis's does.
     redis.raw_set(
         "status_reply",
-        lua.create_function(|lua, text: LuaString| {
-            let table = lua.create_table()?;
-            table.raw_set("ok", text)?;
-            Ok(table)
+        lua.create_function(|lua, args: MultiValue| match args.front() {
+            Some(Value::String(text)) if args.len() == 1 => {
+                let table = lua.create_table()?;
+                table.raw_set("ok", text)?;
+                Ok(Value::Table(table))
+            }
+            _ => error_table(lua, "ERR wrong number or type of arguments"),
         })?,
     )?;
     redis.raw_set(
