@@ -40,7 +40,7 @@ for unit in "${UNITS[@]}"; do
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   passed=$(grep -c '\[ok\]' "$log" || true)
-  failed=$(grep -cE '\[(err|exception)\]' "$log" || true)
+  failed=$(grep -cE '^\[(err|exception)\]' "$log" || true)  # not the summary's *** copies
   note=""
   if grep -q '\[exception\]' "$log"; then note="stopped by an exception"; fi
   printf '%-22s %7s %7s  %s\n' "$unit" "$passed" "$failed" "$note"

@@ -111,6 +111,9 @@ fn read() -> impl Strategy<Value = String> {
         key().prop_map(|k| format!("'STRLEN', {k}")),
         Just("'MGET', 'a', 'b'".to_owned()),
         Just("'NOSUCHCOMMAND'".to_owned()),
+        Just("'GET'".to_owned()),
+        Just("'SET', 'a', 'v', 'EX', '0'".to_owned()),
+        Just(String::new()),
     ];
     (calls, pick(&["call", "pcall"])).prop_map(|(call, how)| format!("redis.{how}({call})"))
 }
@@ -122,6 +125,17 @@ fn expr() -> impl Strategy<Value = String> {
         pick(&["0", "42", "-3", "3.99", "-3.99", "1e3", "0.5", "2^53", "1/0", "-(1/0)"]),
         pick(&["'text'", "''", "'OK'", "'12'"]),
         pick(&["true", "false", "nil"]),
+        pick(&["redis.sha1hex(12)", "redis.sha1hex(true)", "redis.sha1hex('a', 'b')"]),
+        // Errors raised by the script itself, and a Redis error caught by Lua's own pcall.
+        pick(&["error('boom')", "error({err = 'MINE x'})", "error()"]),
+        pick(&[
+            "{pcall(redis.call, 'INCR', 'x', 'y')}",
+            "{pcall(redis.call, 'NOSUCH')}",
+            "{pcall(error, {err = 'MINE'})}",
+            "{pcall(redis.sha1hex)}",
+            "select(2, xpcall(function() return redis.call('GET') end, function(e) return e end))",
+            "type(select(2, xpcall(function() redis.call('X') end, function(e) return e end)))",
+        ]),
         read(),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {

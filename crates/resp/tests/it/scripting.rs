@@ -92,6 +92,19 @@ fn lua_values_become_replies_by_redis_rules() {
         eval(&mut conn, "return {KEYS[1], KEYS[2], ARGV[1], #ARGV}", &["a", "b"], &["c", "d"]),
         Frame::Array(vec![bulk("a"), bulk("b"), bulk("c"), int(2)])
     );
+    // A number is hashed as Lua prints it, anything else as the empty string; the argument
+    // count is checked.
+    assert_eq!(
+        eval(&mut conn, "return {redis.sha1hex(12), redis.sha1hex(true)}", &[], &[]),
+        Frame::Array(vec![
+            bulk("7b52009b64fd0a2a49e6d8a939753077792b0554"),
+            bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        ])
+    );
+    assert!(
+        error_text(eval(&mut conn, "return redis.sha1hex()", &[], &[]))
+            .starts_with("ERR wrong number of arguments script: ")
+    );
     assert_eq!(
         eval(&mut conn, "return redis.sha1hex('')", &[], &[]),
         bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709")
@@ -156,6 +169,16 @@ fn errors_say_what_and_where() {
         error_text(eval(&mut conn, "return redis.pcall('INCR', 's')", &[], &[])),
         "ERR value is not an integer or out of range"
     );
+    // Lua's pcall catches what redis.call raised as the error's text, as Redis 7's does; an
+    // xpcall handler sees the table.
+    let caught = "return {pcall(redis.call, 'INCR', 's')}";
+    assert_eq!(
+        eval(&mut conn, caught, &[], &[]),
+        Frame::Array(vec![Frame::NullBulk, bulk("ERR value is not an integer or out of range")])
+    );
+    let handled = "return type(select(2, xpcall(function() redis.call('X') end, \
+                   function(e) return e end)))";
+    assert_eq!(eval(&mut conn, handled, &[], &[]), bulk("table"));
     let cases = [
         ("return redis.call('NOSUCH')", "ERR Unknown Redis command called from script script: "),
         (

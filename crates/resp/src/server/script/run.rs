@@ -242,9 +242,17 @@ fn install(
             _ => error_table(lua, "ERR wrong number or type of arguments"),
         })?,
     )?;
+    // Redis's checks: exactly one argument, or the error `redis.call` would raise; a string or
+    // a number (as Lua prints it) is hashed, anything else hashes as the empty string.
     redis.raw_set(
         "sha1hex",
-        lua.create_function(|_, text: LuaString| Ok(sha1_hex(&text.as_bytes())))?,
+        lua.create_function(|lua, args: MultiValue| {
+            let [value] = Vec::from(args).try_into().map_err(|_| {
+                mlua::Error::external(CallError("ERR wrong number of arguments".into()))
+            })?;
+            let text = lua.coerce_string(value)?.map(|text| text.as_bytes().to_vec());
+            Ok(sha1_hex(&text.unwrap_or_default()))
+        })?,
     )?;
     // The server keeps no log file; messages are accepted and dropped.
     redis.raw_set(
@@ -281,9 +289,13 @@ fn install(
         lua.create_function(move |_, ()| Ok(lockless.script.kill_requested()))?
     };
     let as_table = lua.create_function(|lua, raised: Value| as_error_table(lua, raised))?;
+    let as_text = lua.create_function(|lua, raised: Value| as_error_text(lua, raised))?;
     // The untouched `xpcall`, to run the script with: not reachable from the script.
-    let xpcall: Function =
-        lua.load(GUARDS).set_name("=guards").set_mode(ChunkMode::Text).call((killed, as_table))?;
+    let xpcall: Function = lua
+        .load(GUARDS)
+        .set_name("=guards")
+        .set_mode(ChunkMode::Text)
+        .call((killed, as_table, as_text))?;
     let started = Instant::now();
     let limit = Duration::from_millis(limit_ms);
     if limit_ms > 0 {
@@ -303,19 +315,21 @@ fn install(
 /// Lua run once per state before the script.
 ///
 /// - `pcall` and `xpcall` re-raise once `SCRIPT KILL` has asked the script to stop, or a
-///   script could catch the kill forever; an error raised by `redis.call` is caught as its
-///   table `{err = ...}`, as on Redis.
+///   script could catch the kill forever.
+/// - An error raised by `redis.call` is the table `{err = ...}` to an `xpcall` handler, but
+///   `pcall` returns its text, as Redis 7's own `pcall` does for any error table (for the
+///   sake of scripts written when errors were strings).
 /// - `loadstring` refuses precompiled bytecode, which Lua 5.1 does not verify.
 /// - Reading a global that does not exist, or creating one, is an error.
 ///
 /// It returns the original `xpcall`, which the script is then run with.
 const GUARDS: &str = r#"
-local killed, as_table = ...
+local killed, as_table, as_text = ...
 local error, pcall, xpcall = error, pcall, xpcall
-local function check(ok, ...)
+local function check(caught, ok, ...)
   if ok then return ok, ... end
   if killed() then error((...), 0) end
-  return ok, as_table((...))
+  return ok, caught((...))
 end
 local loadstring, byte, type = loadstring, string.byte, type
 rawset(_G, 'loadstring', function(chunk, name)
@@ -324,8 +338,10 @@ rawset(_G, 'loadstring', function(chunk, name)
   end
   return loadstring(chunk, name)
 end)
-rawset(_G, 'pcall', function(...) return check(pcall(...)) end)
-rawset(_G, 'xpcall', function(f, h) return check(xpcall(f, h)) end)
+rawset(_G, 'pcall', function(...) return check(as_text, pcall(...)) end)
+rawset(_G, 'xpcall', function(f, h)
+  return check(as_table, xpcall(f, function(e) return h(as_table(e)) end))
+end)
 setmetatable(_G, {
   __index = function(_, name)
     error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 0)
@@ -379,6 +395,20 @@ fn as_error_table(lua: &Lua, raised: Value) -> mlua::Result<Value> {
         && let Some(CallError(text)) = e.chain().find_map(|cause| cause.downcast_ref::<CallError>())
     {
         return error_table(lua, text);
+    }
+    Ok(raised)
+}
+
+/// What Redis's `pcall` returns for what it caught: the `err` field of an error table (one
+/// that `redis.call` raised, or any table whose `err` is a string or a number), any other
+/// value as it is.
+fn as_error_text(lua: &Lua, raised: Value) -> mlua::Result<Value> {
+    let raised = as_error_table(lua, raised)?;
+    if let Value::Table(table) = &raised {
+        let err: Value = table.raw_get("err")?;
+        if matches!(err, Value::String(_) | Value::Number(_) | Value::Integer(_)) {
+            return Ok(err);
+        }
     }
     Ok(raised)
 }
