@@ -45,6 +45,7 @@ mod config;
 mod db;
 mod dict;
 mod glob;
+mod long_double;
 mod net;
 mod notify;
 mod persist;

@@ -8,11 +8,9 @@
 use bytes::Bytes;
 
 use super::keys::{parse_cursor, parse_scan_options, scan_some};
-use super::strings::format_human;
-use super::{
-    Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
-};
+use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_int};
 use crate::server::glob;
+use crate::server::long_double::LongDouble;
 use crate::server::notify;
 use crate::server::sample;
 use crate::server::value::{Hash, Str};
@@ -226,7 +224,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 }
 
 fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some(by) = parse_float(&args[3]) else { return ctx.error(errors::NOT_FLOAT) };
+    let Some(by) = LongDouble::parse(&args[3]) else { return ctx.error(errors::NOT_FLOAT) };
     if !by.is_finite() {
         return ctx.error("ERR value is NaN or Infinity");
     }
@@ -234,18 +232,18 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let current = match ctx.read::<Hash>(key) {
         Err(()) => return,
         Ok(hash) => match hash.and_then(|h| h.get(field)) {
-            None => 0.0,
-            Some(value) => match parse_float(value.as_bytes()) {
+            None => LongDouble::ZERO,
+            Some(value) => match LongDouble::parse(value.as_bytes()) {
                 Some(n) => n,
                 None => return ctx.error("ERR hash value is not a float"),
             },
         },
     };
-    let value = current + by;
-    if !value.is_finite() {
+    // In `long double`, as Redis computes it (see `long_double`).
+    let Some(value) = current.add(&by).filter(LongDouble::is_finite) else {
         return ctx.error("ERR increment would produce NaN or Infinity");
-    }
-    let text = format_human(value);
+    };
+    let text = value.to_human();
     if let Ok(hash) = ctx.db().get_or_create::<Hash>(key, now) {
         hash.insert(Str::new(field), Str::new(text.as_bytes()));
     }

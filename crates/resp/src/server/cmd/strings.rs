@@ -7,10 +7,8 @@
 
 use bytes::Bytes;
 
-use super::{
-    Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_float, parse_int,
-    string_at,
-};
+use super::{Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, parse_int, string_at};
+use crate::server::long_double::LongDouble;
 use crate::server::notify;
 use crate::server::reply::format_i64;
 use crate::server::value::{Str, Value};
@@ -312,21 +310,22 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &[u8], by: i64) {
 fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let key = &args[1];
     let current = match ctx.read_string(key) {
-        Ok(Some(s)) => match parse_float(s.as_bytes()) {
+        Ok(Some(s)) => match LongDouble::parse(s.as_bytes()) {
             Some(n) => Some(n),
             None => return ctx.error(errors::NOT_FLOAT),
         },
         Ok(None) => None,
         Err(_) => return ctx.wrong_type(),
     };
-    let Some(by) = parse_float(&args[2]) else {
+    let Some(by) = LongDouble::parse(&args[2]) else {
         return ctx.error(errors::NOT_FLOAT);
     };
-    let value = current.unwrap_or(0.0) + by;
-    if !value.is_finite() {
+    // In `long double`, as Redis computes it (see `long_double`).
+    let value = current.as_ref().unwrap_or(&LongDouble::ZERO).add(&by);
+    let Some(value) = value.filter(LongDouble::is_finite) else {
         return ctx.error("ERR increment would produce NaN or Infinity");
-    }
-    let text = format_human(value);
+    };
+    let text = value.to_human();
     match current {
         Some(_) => ctx.db().set(key, string(text.as_bytes()), true),
         None => {
@@ -337,18 +336,6 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     // The log gets the result: replaying the sum could round differently.
     ctx.propagate(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());
-}
-
-/// A float as `INCRBYFLOAT` stores it: 17 decimals, then trailing zeros (and a bare point)
-/// removed, never in exponent form; `-0` becomes `0`.
-///
-/// Redis computes in `long double`; this server uses `f64`, so results agree where the
-/// 80-bit and 64-bit sums round to the same 17 decimals, which is the common case for decimal
-/// inputs of a few digits but not always (see the README).
-pub(crate) fn format_human(value: f64) -> String {
-    let text = format!("{value:.17}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".to_string() } else { text.to_string() }
 }
 
 fn append(ctx: &mut Ctx<'_>, args: &[Bytes]) {
@@ -562,7 +549,7 @@ fn getex(ctx: &mut Ctx<'_>, args: &[Bytes]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{byte_range, format_human};
+    use super::byte_range;
 
     #[test]
     fn getrange_clamps_like_redis() {
@@ -573,14 +560,5 @@ mod tests {
         assert_eq!(byte_range(5, 4, 2), None);
         assert_eq!(byte_range(0, 0, -1), None);
         assert_eq!(byte_range(5, -100, 0), Some((0, 0)));
-    }
-
-    #[test]
-    fn floats_are_stored_without_exponents_or_trailing_zeros() {
-        assert_eq!(format_human(10.5), "10.5");
-        assert_eq!(format_human(3.0), "3");
-        assert_eq!(format_human(-0.0), "0");
-        assert_eq!(format_human(5.0e3), "5000");
-        assert_eq!(format_human(1e20), "100000000000000000000");
     }
 }

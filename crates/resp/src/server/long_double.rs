@@ -1,0 +1,316 @@
+//! The `long double` that Redis computes `INCRBYFLOAT` and `HINCRBYFLOAT` in, emulated
+//! exactly: on x86-64 it is the x87 extended format, a 64-bit significand and a 15-bit
+//! exponent, so `0.1 + 0.2` prints as `0.3` where `f64` gives `0.30000000000000004`.
+//!
+//! Three steps, each as C does it, on exact integers:
+//!
+//! ```text
+//!   parse    "0.1"  ->  1 / 10           strtold: round the exact value to 64 bits
+//!   add      a + b  ->  exact sum        then round it to 64 bits
+//!   format   %.17Lf ->  "0.10000000000000000"   round the exact value to 17 decimals
+//! ```
+//!
+//! A value is `sig * 2^exp`. Rounding is always to nearest, ties to even, as the processor
+//! and glibc do by default. Subnormal values keep the smallest exponent and fewer bits;
+//! anything above the largest finite value is infinite.
+
+use num_bigint::{BigInt, BigUint, Sign};
+
+/// The exponent of a subnormal value's lowest bit, which is also the smallest normal value's
+/// (`2^-16382` is `2^63 * 2^-16445`).
+const MIN_EXP: i64 = -16445;
+/// The largest exponent of a finite value: `(2^64 - 1) * 2^16320` is about 1.19e4932.
+const MAX_EXP: i64 = 16320;
+/// The longest text Redis reads as a number (`MAX_LONG_DOUBLE_CHARS`).
+const MAX_TEXT: usize = 5 * 1024;
+
+/// A `long double` that is not NaN.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum LongDouble {
+    /// `(-1)^neg * sig * 2^exp`; zero has `sig == 0`.
+    Finite {
+        neg: bool,
+        sig: u64,
+        exp: i64,
+    },
+    Infinite {
+        neg: bool,
+    },
+}
+
+impl LongDouble {
+    pub(crate) const ZERO: LongDouble = LongDouble::Finite { neg: false, sig: 0, exp: 0 };
+
+    /// What Redis's `string2ld` accepts: all of `text` read by `strtold` (decimal or hex,
+    /// `inf`), no leading space, not NaN, and not a value so large or so small that `strtold`
+    /// reports a range error and returns infinity or zero.
+    pub(crate) fn parse(text: &[u8]) -> Option<LongDouble> {
+        if text.is_empty() || text.len() >= MAX_TEXT || text[0].is_ascii_whitespace() {
+            return None;
+        }
+        let (neg, body) = match text[0] {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let lower = body.to_ascii_lowercase();
+        if lower == b"inf" || lower == b"infinity" {
+            return Some(LongDouble::Infinite { neg });
+        }
+        let (value, exact_zero) = match lower.strip_prefix(b"0x") {
+            Some(hex) => parse_digits(hex, 16, b'p')?,
+            None => parse_digits(&lower, 10, b'e')?,
+        };
+        let (n, exp, sticky) = match value {
+            Magnitude::Binary { n, exp } => (n, exp, false),
+            Magnitude::Decimal { n, exp10 } => decimal_to_binary(n, exp10)?,
+        };
+        let rounded = round(neg, n, exp, sticky);
+        match rounded {
+            // strtold's range errors: overflow, and a nonzero value that rounds to zero.
+            LongDouble::Infinite { .. } => None,
+            LongDouble::Finite { sig: 0, .. } if !exact_zero => None,
+            finite => Some(finite),
+        }
+    }
+
+    pub(crate) fn is_finite(&self) -> bool {
+        matches!(self, LongDouble::Finite { .. })
+    }
+
+    /// The sum, rounded once; `None` for infinity minus infinity (NaN).
+    pub(crate) fn add(&self, other: &LongDouble) -> Option<LongDouble> {
+        use LongDouble::{Finite, Infinite};
+        match (self, other) {
+            (Infinite { neg: a }, Infinite { neg: b }) if a != b => None,
+            (Infinite { neg }, _) | (_, Infinite { neg }) => Some(Infinite { neg: *neg }),
+            (Finite { neg: na, sig: sa, exp: ea }, Finite { neg: nb, sig: sb, exp: eb }) => {
+                let low = (*ea).min(*eb);
+                let term = |neg: bool, sig: u64, exp: i64| {
+                    let magnitude = BigUint::from(sig) << (exp - low) as u64;
+                    BigInt::from_biguint(if neg { Sign::Minus } else { Sign::Plus }, magnitude)
+                };
+                let sum = term(*na, *sa, *ea) + term(*nb, *sb, *eb);
+                // An exact zero is +0, unless both terms were -0 (IEEE's rule).
+                let neg = sum.sign() == Sign::Minus || (sum.sign() == Sign::NoSign && *na && *nb);
+                Some(round(neg, sum.magnitude().clone(), low, false))
+            }
+        }
+    }
+
+    /// What Redis's `ld2string` makes of it for humans: `%.17Lf`, then the trailing zeros
+    /// and a bare point dropped, and `-0` written `0`; `inf` and `-inf` for infinities.
+    pub(crate) fn to_human(&self) -> String {
+        let (neg, sig, exp) = match *self {
+            LongDouble::Infinite { neg } => return if neg { "-inf" } else { "inf" }.to_owned(),
+            LongDouble::Finite { neg, sig, exp } => (neg, sig, exp),
+        };
+        // The value times 10^17, rounded to an integer: its digits are `%.17Lf`'s.
+        let scaled = BigUint::from(sig) * BigUint::from(10u32).pow(17);
+        let units = if exp >= 0 {
+            scaled << exp as u64
+        } else {
+            let shift = (-exp) as u64;
+            let kept = &scaled >> shift;
+            let dropped = scaled - (&kept << shift);
+            let half = BigUint::from(1u32) << (shift - 1);
+            if dropped > half || (dropped == half && kept.bit(0)) { kept + 1u32 } else { kept }
+        };
+        let digits = format!("{units:0>18}");
+        let (whole, fraction) = digits.split_at(digits.len() - 17);
+        let fraction = fraction.trim_end_matches('0');
+        let mut text = if neg { String::from("-") } else { String::new() };
+        text.push_str(whole);
+        if !fraction.is_empty() {
+            text.push('.');
+            text.push_str(fraction);
+        }
+        if text == "-0" { "0".to_owned() } else { text }
+    }
+}
+
+/// A parsed magnitude before rounding: `n * 2^exp` (hex) or `n * 10^exp10` (decimal).
+enum Magnitude {
+    Binary { n: BigUint, exp: i64 },
+    Decimal { n: BigUint, exp10: i64 },
+}
+
+/// Reads `digits[.digits][<marker>[+-]digits]` in `radix`, all of `text`; also says whether
+/// the value is exactly zero (no range error for it). Exponents are clamped far beyond any
+/// finite value, so that a thousand-digit exponent cannot make the arithmetic slow.
+fn parse_digits(text: &[u8], radix: u32, marker: u8) -> Option<(Magnitude, bool)> {
+    let (mantissa, exponent) = match text.iter().position(|&b| b == marker) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let (whole, fraction) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(at) => (&mantissa[..at], &mantissa[at + 1..]),
+        None => (mantissa, &[][..]),
+    };
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let mut n = BigUint::from(0u32);
+    for &byte in whole.iter().chain(fraction) {
+        n = n * radix + char::from(byte).to_digit(radix)?;
+    }
+    let mut exp: i64 = match exponent {
+        None => 0,
+        Some(text) => {
+            let (sign, digits) = match text.first() {
+                Some(b'-') => (-1, &text[1..]),
+                Some(b'+') => (1, &text[1..]),
+                _ => (1, text),
+            };
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let value =
+                digits.iter().fold(0i64, |v, &d| (v * 10 + i64::from(d - b'0')).min(1 << 40));
+            sign * value
+        }
+    };
+    let zero = n.bits() == 0;
+    if radix == 16 {
+        exp -= 4 * fraction.len() as i64;
+        Some((Magnitude::Binary { n, exp }, zero))
+    } else {
+        exp -= fraction.len() as i64;
+        Some((Magnitude::Decimal { n, exp10: exp }, zero))
+    }
+}
+
+/// `n * 10^exp10` as `m * 2^exp` plus a sticky flag (true when the value is a little more
+/// than that), with at least 66 bits in `m` when it is not exact, so that rounding it to 64
+/// bits is right. Values far out of range skip the arithmetic: they overflow or vanish.
+fn decimal_to_binary(n: BigUint, exp10: i64) -> Option<(BigUint, i64, bool)> {
+    if n.bits() == 0 {
+        return Some((n, 0, false));
+    }
+    // log2 of the value, to within a few bits: 10 is 2^3.32...
+    let log2 = n.bits() as f64 + exp10 as f64 * std::f64::consts::LOG2_10;
+    if log2 > (MAX_EXP + 70) as f64 {
+        return Some((BigUint::from(1u32), MAX_EXP + 70, false)); // overflows when rounded
+    }
+    if log2 < (MIN_EXP - 70) as f64 {
+        return Some((BigUint::from(1u32), MIN_EXP - 70, false)); // rounds to zero
+    }
+    if exp10 >= 0 {
+        return Some((n * BigUint::from(10u32).pow(exp10 as u32), 0, false));
+    }
+    let divisor = BigUint::from(10u32).pow((-exp10) as u32);
+    let shift = (66 + divisor.bits()).saturating_sub(n.bits());
+    let scaled = n << shift;
+    let quotient = &scaled / &divisor;
+    let inexact = &quotient * &divisor != scaled;
+    Some((quotient, -(shift as i64), inexact))
+}
+
+/// Rounds `n * 2^exp` (plus a little more if `sticky`) to a 64-bit significand, ties to
+/// even, keeping the exponent at least `MIN_EXP`; infinite above the largest finite value.
+fn round(neg: bool, n: BigUint, exp: i64, sticky: bool) -> LongDouble {
+    if n.bits() == 0 {
+        return LongDouble::Finite { neg, sig: 0, exp: 0 };
+    }
+    // Right shift that leaves 64 bits, or fewer for a subnormal value.
+    let shift = (n.bits() as i64 - 64).max(MIN_EXP - exp);
+    let (sig, mut exp) = if shift <= 0 {
+        (n << (-shift) as u64, exp + shift)
+    } else {
+        let kept = &n >> shift as u64;
+        let dropped = n - (&kept << shift as u64);
+        let half = BigUint::from(1u32) << (shift - 1) as u64;
+        let up = dropped > half || (dropped == half && (sticky || kept.bit(0)));
+        (if up { kept + 1u32 } else { kept }, exp + shift)
+    };
+    // Rounding up can carry into a 65th bit: 2^64 is 2^63 one exponent higher.
+    let sig = if sig.bits() > 64 {
+        exp += 1;
+        sig >> 1u32
+    } else {
+        sig
+    };
+    if exp > MAX_EXP {
+        return LongDouble::Infinite { neg };
+    }
+    let sig = sig.iter_u64_digits().next().unwrap_or(0);
+    LongDouble::Finite { neg, sig, exp }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `SET k a` then `INCRBYFLOAT k b` on Redis 7.0.15, x86-64: (a, b, reply).
+    const REDIS: &[(&str, &str, &str)] = &[
+        ("0.2", "0.1", "0.3"),
+        ("0", "1.23", "1.23"),
+        ("10.5", "0.1", "10.6"),
+        ("1.5", "0.1", "1.6"),
+        ("5.0e3", "2.0e2", "5200"),
+        ("0", "9223372036854775800", "9223372036854775800"),
+        ("0", "1e20", "100000000000000000000"),
+        ("1e20", "1", "100000000000000000000"),
+        ("0", "0.33333333333333331", "0.33333333333333331"),
+        ("1", "-1", "0"),
+        ("-0.0000000000000000001", "0", "0"),
+        ("0", "0x10", "16"),
+        ("0", "0x1.8p1", "3"),
+        ("3", "-5.5", "-2.5"),
+        ("0", ".5", "0.5"),
+        ("0", "5.", "5"),
+        ("0", "0e99999", "0"),
+        ("0", "1e-4940", "0"),
+        ("0", "2.5e-18", "0"),
+        ("0", "-0.000000000000000005", "0"),
+        ("0", "0.000000000000000015", "0.00000000000000002"),
+        ("0", "0.000000000000000025", "0.00000000000000002"),
+        ("0", "1e400", BIG),
+    ];
+
+    /// Redis's reply for `1e400`: the long double nearest to it, every digit.
+    const BIG: &str = "10000000000000000000281880683947586514586453433629052038625910693539\
+        68553400862986203936399484832416052209405392731761620029582277725925573402382897659334\
+        06610177974474345461739178624481166749717237789438243915933380474706750262466844013592\
+        37513603830343735485505244955964979021825038280091068414947402456898653040951017512658\
+        09261582758892018347251164331659136266413817630973480634373249743022194688\
+        0";
+
+    #[test]
+    fn sums_print_as_redis_prints_them() {
+        for &(a, b, reply) in REDIS {
+            let a = LongDouble::parse(a.as_bytes()).unwrap();
+            let b = LongDouble::parse(b.as_bytes()).unwrap();
+            assert_eq!(a.add(&b).unwrap().to_human(), reply, "{a:?} + {b:?}");
+        }
+    }
+
+    #[test]
+    fn parse_takes_what_string2ld_takes() {
+        for good in ["1", "+1", "-1", ".5", "5.", "1e3", "1E-3", "0x1p-2", "inf", "-Infinity"] {
+            assert!(LongDouble::parse(good.as_bytes()).is_some(), "{good}");
+        }
+        for bad in [
+            "", " 1", "1 ", "nan", "1e", "1e+", ".", "0x", "0x1p", "abc", "1.2.3", "--1",
+            // Out of range both ways: Redis's "value is not a valid float".
+            "1e5000", "1e-5000",
+        ] {
+            assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad:?}");
+        }
+        // A long double reaches further than f64 both ways.
+        assert!(LongDouble::parse(b"1e400").is_some_and(|v| v.is_finite()));
+        assert!(LongDouble::parse(b"1e-4940").is_some());
+        assert!(LongDouble::parse(b"0e99999").is_some());
+        assert!(LongDouble::parse(&vec![b'1'; MAX_TEXT]).is_none());
+    }
+
+    #[test]
+    fn infinities_and_their_difference() {
+        let inf = LongDouble::parse(b"inf").unwrap();
+        let minus = LongDouble::parse(b"-inf").unwrap();
+        assert_eq!(inf.add(&minus), None);
+        assert!(!inf.add(&LongDouble::ZERO).unwrap().is_finite());
+        let big = LongDouble::parse(b"1e4932").unwrap();
+        assert!(!big.add(&big).unwrap().is_finite(), "overflow is infinite");
+    }
+}
