@@ -304,6 +304,32 @@ mod tests {
         assert!(LongDouble::parse(&vec![b'1'; MAX_TEXT]).is_none());
     }
 
+    proptest::proptest! {
+        /// Any bytes, and text shaped like numbers of every kind: parsing never panics, and
+        /// what parses adds and prints; the sum does not depend on the order, adding zero
+        /// changes nothing, and what is printed reads back.
+        #[test]
+        fn hostile_text_parses_or_is_refused(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            a in "[+-]?(0[xX])?[0-9a-fA-F]{0,25}(\\.[0-9a-fA-F]{0,25})?([eEpP][+-]?[0-9]{0,6})?",
+            b in "[+-]?[0-9]{0,20}(\\.[0-9]{0,20})?([eE][+-]?[0-9]{0,4})?|inf|-inf|nan",
+        ) {
+            let _ = LongDouble::parse(&bytes);
+            let (Some(a), Some(b)) = (LongDouble::parse(a.as_bytes()), LongDouble::parse(b.as_bytes()))
+            else {
+                return Ok(());
+            };
+            let sum = a.add(&b);
+            proptest::prop_assert_eq!(&sum, &b.add(&a));
+            if let Some(sum) = sum.filter(LongDouble::is_finite) {
+                let printed = sum.to_human();
+                proptest::prop_assert!(LongDouble::parse(printed.as_bytes()).is_some(), "{}", printed);
+                let plus_zero = sum.add(&LongDouble::ZERO).map(|v| v.to_human());
+                proptest::prop_assert_eq!(plus_zero, Some(printed));
+            }
+        }
+    }
+
     #[test]
     fn infinities_and_their_difference() {
         let inf = LongDouble::parse(b"inf").unwrap();
