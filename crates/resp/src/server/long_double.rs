@@ -63,7 +63,7 @@ impl LongDouble {
         };
         let (n, exp, sticky) = match value {
             Magnitude::Binary { n, exp } => (n, exp, false),
-            Magnitude::Decimal { n, exp10 } => decimal_to_binary(n, exp10)?,
+            Magnitude::Decimal { n, exp10 } => decimal_to_binary(n, exp10),
         };
         let rounded = round(neg, n, exp, sticky);
         match rounded {
@@ -183,27 +183,27 @@ fn parse_digits(text: &[u8], radix: u32, marker: u8) -> Option<(Magnitude, bool)
 /// `n * 10^exp10` as `m * 2^exp` plus a sticky flag (true when the value is a little more
 /// than that), with at least 66 bits in `m` when it is not exact, so that rounding it to 64
 /// bits is right. Values far out of range skip the arithmetic: they overflow or vanish.
-fn decimal_to_binary(n: BigUint, exp10: i64) -> Option<(BigUint, i64, bool)> {
+fn decimal_to_binary(n: BigUint, exp10: i64) -> (BigUint, i64, bool) {
     if n.bits() == 0 {
-        return Some((n, 0, false));
+        return (n, 0, false);
     }
     // log2 of the value, to within a few bits: 10 is 2^3.32...
     let log2 = n.bits() as f64 + exp10 as f64 * std::f64::consts::LOG2_10;
     if log2 > (MAX_EXP + 70) as f64 {
-        return Some((BigUint::from(1u32), MAX_EXP + 70, false)); // overflows when rounded
+        return (BigUint::from(1u32), MAX_EXP + 70, false); // overflows when rounded
     }
     if log2 < (MIN_EXP - 70) as f64 {
-        return Some((BigUint::from(1u32), MIN_EXP - 70, false)); // rounds to zero
+        return (BigUint::from(1u32), MIN_EXP - 70, false); // rounds to zero
     }
     if exp10 >= 0 {
-        return Some((n * BigUint::from(10u32).pow(exp10 as u32), 0, false));
+        return (n * BigUint::from(10u32).pow(exp10 as u32), 0, false);
     }
     let divisor = BigUint::from(10u32).pow((-exp10) as u32);
     let shift = (66 + divisor.bits()).saturating_sub(n.bits());
     let scaled = n << shift;
     let quotient = &scaled / &divisor;
     let inexact = &quotient * &divisor != scaled;
-    Some((quotient, -(shift as i64), inexact))
+    (quotient, -(shift as i64), inexact)
 }
 
 /// Rounds `n * 2^exp` (plus a little more if `sticky`) to a 64-bit significand, ties to
