@@ -8,7 +8,7 @@
 //! collide often: a string incremented, a list read as a hash, a score that is not a number.
 
 use std::cell::RefCell;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,27 +22,52 @@ use crate::server::{Conn, TestServer};
 /// A `redis-server` on a free port, killed when dropped.
 struct RealRedis {
     child: Child,
-    addr: SocketAddr,
 }
 
 impl RealRedis {
-    fn start(binary: &str) -> RealRedis {
-        // The port is free when asked for; another process could take it before the server
-        // binds it, which would fail the test loudly rather than wrongly.
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "{binary} did not listen on {addr}");
-            std::thread::sleep(Duration::from_millis(20));
+    /// Starts `binary` on a port below Linux's ephemeral range (32768 and up), so that no
+    /// test server of this process, which binds port 0, can take it first; another port is
+    /// tried if the server cannot bind. The connection made is checked to reach this very
+    /// process (`INFO`'s `process_id`), not some other server on that port.
+    fn start(binary: &str) -> (RealRedis, Conn) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let seed = u64::from(std::process::id()) ^ now.map_or(0, |d| u64::from(d.subsec_nanos()));
+        for attempt in 0..8u64 {
+            let port = 20_000 + ((seed + attempt * 7_919) % 12_000) as u16;
+            let mut child = Command::new(binary)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+                .args(["--appendonly", "no"])
+                // `cargo test` points the loader at the build directories of the workspace's
+                // native dependencies, one of which is a jemalloc with prefixed symbols: the
+                // real server must load the system's libraries.
+                .env_remove("LD_LIBRARY_PATH")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let stream = loop {
+                if let Ok(stream) = TcpStream::connect(addr) {
+                    break Some(stream);
+                }
+                if child.try_wait().ok().flatten().is_some() {
+                    break None; // most likely the port was taken: try another
+                }
+                assert!(Instant::now() < deadline, "{binary} did not listen on {addr}");
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let redis = RealRedis { child };
+            let Some(stream) = stream else { continue };
+            let mut conn = Conn::from_stream(stream);
+            let info = match conn.call(&["INFO", "server"]) {
+                Frame::Bulk(text) => String::from_utf8_lossy(&text).into_owned(),
+                _ => String::new(),
+            };
+            if info.contains(&format!("process_id:{}\r\n", redis.child.id())) {
+                return (redis, conn);
+            }
         }
-        RealRedis { child, addr }
+        panic!("could not start {binary} on a free port");
     }
 }
 
@@ -179,10 +204,10 @@ fn random_scripts_reply_as_redis_does() {
         eprintln!("skipped: set BYO_REDIS_SERVER to a redis-server binary");
         return;
     };
-    let redis = RealRedis::start(&binary);
+    let (_redis, theirs) = RealRedis::start(&binary);
     let ours = TestServer::start(Config::default());
     // The runner's closure is `Fn`; the two connections are used by one case at a time.
-    let theirs = RefCell::new(Conn::from_stream(TcpStream::connect(redis.addr).unwrap()));
+    let theirs = RefCell::new(theirs);
     let mine = RefCell::new(ours.connect());
     let mut runner = TestRunner::new(RunnerConfig { cases: 512, ..RunnerConfig::default() });
     let result = runner.run(&script(), |script| {
