@@ -13,6 +13,11 @@
 //! A value is `sig * 2^exp`. Rounding is always to nearest, ties to even, as the processor
 //! and glibc do by default. Subnormal values keep the smallest exponent and fewer bits;
 //! anything above the largest finite value is infinite.
+//!
+//! Most numbers a client sends have a few digits and a small exponent, and everything about
+//! them fits in a `u128`: those take integer arithmetic with no allocation. Only the others
+//! (long mantissas, exponents in the hundreds or thousands) use `BigUint`. The tests check the
+//! `u128` paths against the `BigUint` arithmetic written the plain way.
 
 use num_bigint::{BigInt, BigUint, Sign};
 
@@ -61,11 +66,25 @@ impl LongDouble {
             Some(hex) => parse_digits(hex, 16, b'p')?,
             None => parse_digits(&lower, 10, b'e')?,
         };
-        let (n, exp, sticky) = match value {
-            Magnitude::Binary { n, exp } => (n, exp, false),
-            Magnitude::Decimal { n, exp10 } => decimal_to_binary(n, exp10),
+        let rounded = match value {
+            Magnitude::Binary { n: Digits::Small(n), exp } => {
+                round_small(neg, n.into(), exp, false)
+            }
+            Magnitude::Binary { n: Digits::Big(n), exp } => round(neg, n, exp, false),
+            Magnitude::Decimal { n, exp10 } => {
+                let small = match n {
+                    Digits::Small(n) => decimal_to_binary_small(n, exp10),
+                    Digits::Big(_) => None,
+                };
+                match small {
+                    Some((m, exp, sticky)) => round_small(neg, m, exp, sticky),
+                    None => {
+                        let (m, exp, sticky) = decimal_to_binary(n.into_big(), exp10);
+                        round(neg, m, exp, sticky)
+                    }
+                }
+            }
         };
-        let rounded = round(neg, n, exp, sticky);
         match rounded {
             // strtold's range errors: overflow, and a nonzero value that rounds to zero.
             LongDouble::Infinite { .. } => None,
@@ -86,6 +105,16 @@ impl LongDouble {
             (Infinite { neg }, _) | (_, Infinite { neg }) => Some(Infinite { neg: *neg }),
             (Finite { neg: na, sig: sa, exp: ea }, Finite { neg: nb, sig: sb, exp: eb }) => {
                 let low = (*ea).min(*eb);
+                // Terms less than 2^63 apart in scale add exactly in an `i128`.
+                if (*ea).max(*eb) - low < 63 {
+                    let term = |neg: bool, sig: u64, exp: i64| {
+                        let magnitude = i128::from(sig) << (exp - low);
+                        if neg { -magnitude } else { magnitude }
+                    };
+                    let sum = term(*na, *sa, *ea) + term(*nb, *sb, *eb);
+                    let neg = sum < 0 || (sum == 0 && *na && *nb);
+                    return Some(round_small(neg, sum.unsigned_abs(), low, false));
+                }
                 let term = |neg: bool, sig: u64, exp: i64| {
                     let magnitude = BigUint::from(sig) << (exp - low) as u64;
                     BigInt::from_biguint(if neg { Sign::Minus } else { Sign::Plus }, magnitude)
@@ -105,18 +134,21 @@ impl LongDouble {
             LongDouble::Infinite { neg } => return if neg { "-inf" } else { "inf" }.to_owned(),
             LongDouble::Finite { neg, sig, exp } => (neg, sig, exp),
         };
-        // The value times 10^17, rounded to an integer: its digits are `%.17Lf`'s.
-        let scaled = BigUint::from(sig) * BigUint::from(10u32).pow(17);
-        let units = if exp >= 0 {
-            scaled << exp as u64
-        } else {
-            let shift = (-exp) as u64;
-            let kept = &scaled >> shift;
-            let dropped = scaled - (&kept << shift);
-            let half = BigUint::from(1u32) << (shift - 1);
-            if dropped > half || (dropped == half && kept.bit(0)) { kept + 1u32 } else { kept }
+        // The value times 10^17, rounded to an integer: its digits are `%.17Lf`'s. Below
+        // 2^121 before the shift, so a `u128` holds it unless the value is large.
+        let scaled = u128::from(sig) * 100_000_000_000_000_000;
+        let digits = match exp {
+            ..0 => {
+                let shift = exp.unsigned_abs();
+                let kept = scaled.checked_shr(shift as u32).unwrap_or(0);
+                let half = 1u128.checked_shl(shift as u32 - 1).unwrap_or(u128::MAX);
+                let dropped = scaled - kept.checked_shl(shift as u32).unwrap_or(0);
+                let up = dropped > half || (dropped == half && kept & 1 == 1);
+                format!("{:0>18}", kept + u128::from(up))
+            }
+            0..=6 => format!("{:0>18}", scaled << exp),
+            _ => format!("{:0>18}", BigUint::from(scaled) << exp as u64),
         };
-        let digits = format!("{units:0>18}");
         let (whole, fraction) = digits.split_at(digits.len() - 17);
         let fraction = fraction.trim_end_matches('0');
         let mut text = if neg { String::from("-") } else { String::new() };
@@ -131,8 +163,23 @@ impl LongDouble {
 
 /// A parsed magnitude before rounding: `n * 2^exp` (hex) or `n * 10^exp10` (decimal).
 enum Magnitude {
-    Binary { n: BigUint, exp: i64 },
-    Decimal { n: BigUint, exp10: i64 },
+    Binary { n: Digits, exp: i64 },
+    Decimal { n: Digits, exp10: i64 },
+}
+
+/// The digits of a mantissa as an integer: in a `u64` when they fit.
+enum Digits {
+    Small(u64),
+    Big(BigUint),
+}
+
+impl Digits {
+    fn into_big(self) -> BigUint {
+        match self {
+            Digits::Small(n) => BigUint::from(n),
+            Digits::Big(n) => n,
+        }
+    }
 }
 
 /// Reads `digits[.digits][<marker>[+-]digits]` in `radix`, all of `text`; also says whether
@@ -150,10 +197,19 @@ fn parse_digits(text: &[u8], radix: u32, marker: u8) -> Option<(Magnitude, bool)
     if whole.is_empty() && fraction.is_empty() {
         return None;
     }
-    let mut n = BigUint::from(0u32);
+    let mut values = Vec::with_capacity(whole.len() + fraction.len());
     for &byte in whole.iter().chain(fraction) {
-        n = n * radix + char::from(byte).to_digit(radix)?;
+        values.push(char::from(byte).to_digit(radix)?);
     }
+    // 19 decimal or 15 hex digits always fit in a `u64`, leading zeros aside.
+    let significant = values.iter().skip_while(|&&d| d == 0).count();
+    let small = if radix == 10 { 19 } else { 15 };
+    let zero = significant == 0;
+    let n = if significant <= small {
+        Digits::Small(values.iter().fold(0, |n, &d| n * u64::from(radix) + u64::from(d)))
+    } else {
+        Digits::Big(values.iter().fold(BigUint::from(0u32), |n, &d| n * radix + d))
+    };
     let mut exp: i64 = match exponent {
         None => 0,
         Some(text) => {
@@ -170,13 +226,30 @@ fn parse_digits(text: &[u8], radix: u32, marker: u8) -> Option<(Magnitude, bool)
             sign * value
         }
     };
-    let zero = n.bits() == 0;
     if radix == 16 {
         exp -= 4 * fraction.len() as i64;
         Some((Magnitude::Binary { n, exp }, zero))
     } else {
         exp -= fraction.len() as i64;
         Some((Magnitude::Decimal { n, exp10: exp }, zero))
+    }
+}
+
+/// [`decimal_to_binary`] for a mantissa in a `u64` and an exponent from -17 to 19, in
+/// `u128` arithmetic; `None` outside that range. A product `n * 10^19` is below 2^128; a
+/// divisor up to 10^17 (below 2^57) leaves a quotient of at least 70 bits when `n` is shifted
+/// to the top of the `u128`.
+fn decimal_to_binary_small(n: u64, exp10: i64) -> Option<(u128, i64, bool)> {
+    match exp10 {
+        _ if n == 0 => Some((0, 0, false)),
+        0..=19 => Some((u128::from(n) * 10u128.pow(exp10 as u32), 0, false)),
+        -17..=-1 => {
+            let divisor = 10u128.pow((-exp10) as u32);
+            let shift = u128::from(n).leading_zeros();
+            let scaled = u128::from(n) << shift;
+            Some((scaled / divisor, -i64::from(shift), scaled % divisor != 0))
+        }
+        _ => None,
     }
 }
 
@@ -208,33 +281,48 @@ fn decimal_to_binary(n: BigUint, exp10: i64) -> (BigUint, i64, bool) {
 
 /// Rounds `n * 2^exp` (plus a little more if `sticky`) to a 64-bit significand, ties to
 /// even, keeping the exponent at least `MIN_EXP`; infinite above the largest finite value.
+///
+/// A `BigUint` wider than 128 bits is first cut to 128, its dropped bits folded into
+/// `sticky`: the rounding point is at least 64 bits further up, so only whether anything was
+/// dropped matters to it.
 fn round(neg: bool, n: BigUint, exp: i64, sticky: bool) -> LongDouble {
-    if n.bits() == 0 {
+    let excess = n.bits().saturating_sub(128);
+    let sticky = sticky || n.trailing_zeros().is_some_and(|zeros| zeros < excess);
+    let top = u128::try_from(n >> excess).unwrap_or(u128::MAX);
+    round_small(neg, top, exp + excess as i64, sticky)
+}
+
+/// [`round`] for a `u128`.
+fn round_small(neg: bool, n: u128, exp: i64, sticky: bool) -> LongDouble {
+    if n == 0 {
         return LongDouble::Finite { neg, sig: 0, exp: 0 };
     }
     // Right shift that leaves 64 bits, or fewer for a subnormal value.
-    let shift = (n.bits() as i64 - 64).max(MIN_EXP - exp);
+    let bits = i64::from(128 - n.leading_zeros());
+    let shift = (bits - 64).max(MIN_EXP - exp);
     let (sig, mut exp) = if shift <= 0 {
-        (n << (-shift) as u64, exp + shift)
+        (n << shift.unsigned_abs(), exp + shift)
     } else {
-        let kept = &n >> shift as u64;
-        let dropped = n - (&kept << shift as u64);
-        let half = BigUint::from(1u32) << (shift - 1) as u64;
-        let up = dropped > half || (dropped == half && (sticky || kept.bit(0)));
-        (if up { kept + 1u32 } else { kept }, exp + shift)
+        let shift_u32 = u32::try_from(shift).unwrap_or(u32::MAX);
+        let kept = n.checked_shr(shift_u32).unwrap_or(0);
+        let dropped = n - kept.checked_shl(shift_u32).unwrap_or(0);
+        // Above 128 the half is beyond any `u128`: nothing dropped can reach it.
+        let half = 1u128.checked_shl(shift_u32 - 1);
+        let up = half
+            .is_some_and(|half| dropped > half || (dropped == half && (sticky || kept & 1 == 1)));
+        (kept + u128::from(up), exp + shift)
     };
     // Rounding up can carry into a 65th bit: 2^64 is 2^63 one exponent higher.
-    let sig = if sig.bits() > 64 {
+    let sig = if sig >> 64 != 0 {
         exp += 1;
-        sig >> 1u32
+        sig >> 1
     } else {
         sig
     };
     if exp > MAX_EXP {
         return LongDouble::Infinite { neg };
     }
-    let sig = sig.iter_u64_digits().next().unwrap_or(0);
-    LongDouble::Finite { neg, sig, exp }
+    LongDouble::Finite { neg, sig: sig as u64, exp }
 }
 
 #[cfg(test)]
@@ -326,6 +414,113 @@ mod tests {
                 proptest::prop_assert!(LongDouble::parse(printed.as_bytes()).is_some(), "{}", printed);
                 let plus_zero = sum.add(&LongDouble::ZERO).map(|v| v.to_human());
                 proptest::prop_assert_eq!(plus_zero, Some(printed));
+            }
+        }
+    }
+
+    /// The plain `BigUint` rounding that `round_small` must agree with.
+    fn round_exact(neg: bool, n: BigUint, exp: i64, sticky: bool) -> LongDouble {
+        if n.bits() == 0 {
+            return LongDouble::Finite { neg, sig: 0, exp: 0 };
+        }
+        let shift = (n.bits() as i64 - 64).max(MIN_EXP - exp);
+        let (sig, mut exp) = if shift <= 0 {
+            (n << (-shift) as u64, exp + shift)
+        } else {
+            let kept = &n >> shift as u64;
+            let dropped = n - (&kept << shift as u64);
+            let half = BigUint::from(1u32) << (shift - 1) as u64;
+            let up = dropped > half || (dropped == half && (sticky || kept.bit(0)));
+            (if up { kept + 1u32 } else { kept }, exp + shift)
+        };
+        let sig = if sig.bits() > 64 {
+            exp += 1;
+            sig >> 1u32
+        } else {
+            sig
+        };
+        if exp > MAX_EXP {
+            return LongDouble::Infinite { neg };
+        }
+        LongDouble::Finite { neg, sig: sig.iter_u64_digits().next().unwrap_or(0), exp }
+    }
+
+    /// The plain `BigUint` `%.17Lf` digits that `to_human` must agree with.
+    fn units_exact(sig: u64, exp: i64) -> String {
+        let scaled = BigUint::from(sig) * BigUint::from(10u32).pow(17);
+        let units = if exp >= 0 {
+            scaled << exp as u64
+        } else {
+            let shift = (-exp) as u64;
+            let kept = &scaled >> shift;
+            let dropped = scaled - (&kept << shift);
+            let half = BigUint::from(1u32) << (shift - 1);
+            if dropped > half || (dropped == half && kept.bit(0)) { kept + 1u32 } else { kept }
+        };
+        units.to_string()
+    }
+
+    /// The plain `BigInt` sum that `add`'s `i128` path must agree with.
+    fn add_exact(a: (bool, u64, i64), b: (bool, u64, i64)) -> LongDouble {
+        let low = a.2.min(b.2);
+        let term = |(neg, sig, exp): (bool, u64, i64)| {
+            let magnitude = BigUint::from(sig) << (exp - low) as u64;
+            BigInt::from_biguint(if neg { Sign::Minus } else { Sign::Plus }, magnitude)
+        };
+        let sum = term(a) + term(b);
+        let neg = sum.sign() == Sign::Minus || (sum.sign() == Sign::NoSign && a.0 && b.0);
+        round_exact(neg, sum.magnitude().clone(), low, false)
+    }
+
+    fn exponent() -> impl proptest::strategy::Strategy<Value = i64> {
+        proptest::prop_oneof![
+            -200i64..200,
+            MIN_EXP - 200..MIN_EXP + 200,
+            MAX_EXP - 200..MAX_EXP + 10
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_u128_paths_agree_with_plain_big_integers(
+            n in proptest::num::u128::ANY,
+            small in 0u128..1 << 70,
+            exp in exponent(),
+            other in exponent(),
+            (neg, sticky) in (proptest::bool::ANY, proptest::bool::ANY),
+            (sig_a, sig_b) in (proptest::num::u64::ANY, proptest::num::u64::ANY),
+            digits in proptest::num::u64::ANY,
+            exp10 in -17i64..=19,
+        ) {
+            for m in [n, small, n >> 64] {
+                proptest::prop_assert_eq!(
+                    round_small(neg, m, exp, sticky),
+                    round_exact(neg, BigUint::from(m), exp, sticky)
+                );
+                // And the `BigUint` entry point, which cuts wide numbers to 128 bits.
+                let wide = (BigUint::from(m) << 200u32) + u32::from(sticky);
+                proptest::prop_assert_eq!(
+                    round(neg, wide.clone(), exp, false),
+                    round_exact(neg, wide, exp, false)
+                );
+            }
+            let value = LongDouble::Finite { neg: false, sig: sig_a, exp: exp.min(MAX_EXP) };
+            let mut exact = format!("{:0>18}", units_exact(sig_a, exp.min(MAX_EXP)));
+            exact.insert(exact.len() - 17, '.');
+            let exact = exact.trim_end_matches('0').trim_end_matches('.');
+            proptest::prop_assert_eq!(value.to_human(), exact);
+            let digits = digits % 10_000_000_000_000_000_000;
+            let (m, e, s) = decimal_to_binary_small(digits, exp10).unwrap();
+            let (bm, be, bs) = decimal_to_binary(BigUint::from(digits), exp10);
+            proptest::prop_assert_eq!(round_small(neg, m, e, s), round_exact(neg, bm, be, bs));
+            for (ea, eb) in [(exp, exp), (exp, exp + 62), (other, exp), (exp, other)] {
+                let (ea, eb) = (ea.clamp(MIN_EXP, MAX_EXP), eb.clamp(MIN_EXP, MAX_EXP));
+                let a = LongDouble::Finite { neg, sig: sig_a, exp: ea };
+                let b = LongDouble::Finite { neg: !sticky, sig: sig_b, exp: eb };
+                proptest::prop_assert_eq!(
+                    a.add(&b),
+                    Some(add_exact((neg, sig_a, ea), (!sticky, sig_b, eb)))
+                );
             }
         }
     }
