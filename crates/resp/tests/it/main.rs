@@ -6,11 +6,15 @@ mod aof;
 #[cfg(feature = "server")]
 mod blocking;
 mod codec;
+#[cfg(feature = "server")]
+mod command_diff;
 mod decode;
 mod fastpath;
 mod kit;
 #[cfg(feature = "server")]
 mod pubsub;
+#[cfg(feature = "server")]
+mod real_redis;
 mod request;
 mod roundtrip;
 #[cfg(feature = "server")]

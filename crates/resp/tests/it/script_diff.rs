@@ -7,76 +7,11 @@
 //! says so and passes. The scripts come from a small grammar over two keys, so that they
 //! collide often: a string incremented, a list read as a hash, a score that is not a number.
 
-use std::cell::RefCell;
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use byo_resp::Frame;
-use byo_resp::server::Config;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 
-use crate::server::{Conn, TestServer};
-
-/// A `redis-server` on a free port, killed when dropped.
-struct RealRedis {
-    child: Child,
-}
-
-impl RealRedis {
-    /// Starts `binary` on a port below Linux's ephemeral range (32768 and up), so that no
-    /// test server of this process, which binds port 0, can take it first; another port is
-    /// tried if the server cannot bind. The connection made is checked to reach this very
-    /// process (`INFO`'s `process_id`), not some other server on that port.
-    fn start(binary: &str) -> (RealRedis, Conn) {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        let seed = u64::from(std::process::id()) ^ now.map_or(0, |d| u64::from(d.subsec_nanos()));
-        for attempt in 0..8u64 {
-            let port = 20_000 + ((seed + attempt * 7_919) % 12_000) as u16;
-            let mut child = Command::new(binary)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-                .args(["--appendonly", "no"])
-                // `cargo test` points the loader at the build directories of the workspace's
-                // native dependencies, one of which is a jemalloc with prefixed symbols: the
-                // real server must load the system's libraries.
-                .env_remove("LD_LIBRARY_PATH")
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let stream = loop {
-                if let Ok(stream) = TcpStream::connect(addr) {
-                    break Some(stream);
-                }
-                if child.try_wait().ok().flatten().is_some() {
-                    break None; // most likely the port was taken: try another
-                }
-                assert!(Instant::now() < deadline, "{binary} did not listen on {addr}");
-                std::thread::sleep(Duration::from_millis(20));
-            };
-            let redis = RealRedis { child };
-            let Some(stream) = stream else { continue };
-            let mut conn = Conn::from_stream(stream);
-            let info = match conn.call(&["INFO", "server"]) {
-                Frame::Bulk(text) => String::from_utf8_lossy(&text).into_owned(),
-                _ => String::new(),
-            };
-            if info.contains(&format!("process_id:{}\r\n", redis.child.id())) {
-                return (redis, conn);
-            }
-        }
-        panic!("could not start {binary} on a free port");
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::real_redis::differential;
+use crate::server::Conn;
 
 fn pick(choices: &'static [&'static str]) -> impl Strategy<Value = String> + Clone {
     prop::sample::select(choices).prop_map(str::to_owned)
@@ -200,23 +135,9 @@ fn outcome(conn: &mut Conn, script: &str) -> Vec<Frame> {
 
 #[test]
 fn random_scripts_reply_as_redis_does() {
-    let Ok(binary) = std::env::var("BYO_REDIS_SERVER") else {
-        eprintln!("skipped: set BYO_REDIS_SERVER to a redis-server binary");
-        return;
-    };
-    let (_redis, theirs) = RealRedis::start(&binary);
-    let ours = TestServer::start(Config::default());
-    // The runner's closure is `Fn`; the two connections are used by one case at a time.
-    let theirs = RefCell::new(theirs);
-    let mine = RefCell::new(ours.connect());
-    let mut runner = TestRunner::new(RunnerConfig { cases: 512, ..RunnerConfig::default() });
-    let result = runner.run(&script(), |script| {
-        let expected = outcome(&mut theirs.borrow_mut(), &script);
-        let got = outcome(&mut mine.borrow_mut(), &script);
-        prop_assert_eq!(got, expected, "script:\n{}", script);
-        Ok(())
-    });
-    if let Err(failure) = result {
-        panic!("{failure}");
-    }
+    differential(
+        script(),
+        |conn, script| outcome(conn, script),
+        |script| format!("script:\n{script}"),
+    );
 }

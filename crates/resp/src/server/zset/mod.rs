@@ -29,6 +29,10 @@ const MAX_LEVEL: usize = 32;
 /// No node: the end of a list.
 const NIL: u32 = 0;
 
+/// The most members Redis keeps in a listpack (`zset-max-listpack-entries`), which it scans
+/// from one end rather than searching: the lexicographic ranges follow it.
+const LISTPACK_ENTRIES: usize = 128;
+
 /// A sorted set.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SortedSet {
@@ -117,15 +121,28 @@ impl SortedSet {
     }
 
     /// The members in lexicographic `range`, assuming all scores are equal (as Redis does).
+    ///
+    /// With unequal scores Redis calls the answer unspecified, and this gives Redis's all the
+    /// same, for clients that rely on it: nothing unless the last member reaches `min` and the
+    /// first reaches `max`; otherwise the run that starts at the first member past the near
+    /// bound, found the way Redis finds it: by a plain scan in a set small enough for Redis to
+    /// keep as a listpack, by the skip-list search above that.
     pub(crate) fn by_lex<'s>(
         &'s self,
         range: &LexRange,
         reverse: bool,
     ) -> impl Iterator<Item = (&'s Str, f64)> + 's {
-        let start = if reverse {
-            self.list.last_where(|_, member| range.below_max(member))
-        } else {
-            self.list.first_where(|_, member| range.above_min(member))
+        let ends = |at: u32| self.list.node(at).member.as_bytes();
+        let may_hit = self.len() > 0
+            && range.above_min(ends(self.list.tail))
+            && range.below_max(ends(self.list.node(0).levels[0].forward));
+        let start = match (may_hit, self.len() <= LISTPACK_ENTRIES, reverse) {
+            (false, _, _) => NIL,
+            (true, true, _) => self.list.scan(reverse, |member| {
+                if reverse { range.below_max(member) } else { range.above_min(member) }
+            }),
+            (true, false, true) => self.list.last_where(|_, member| range.below_max(member)),
+            (true, false, false) => self.list.first_where(|_, member| range.above_min(member)),
         };
         let range = range.clone();
         self.list.walk(start, reverse).take_while(move |(member, _)| {
@@ -385,6 +402,17 @@ impl SkipList {
         at
     }
 
+    /// The first node from the head (from the tail if `reverse`) whose member satisfies
+    /// `pred`, looking at every node in turn; `NIL` if none does.
+    fn scan(&self, reverse: bool, pred: impl Fn(&[u8]) -> bool) -> u32 {
+        let mut at = if reverse { self.tail } else { self.node(0).levels[0].forward };
+        while at != NIL && !pred(self.node(at).member.as_bytes()) {
+            let node = self.node(at);
+            at = if reverse { node.backward } else { node.levels[0].forward };
+        }
+        at
+    }
+
     /// Nodes from `start` onwards (backwards if `reverse`).
     fn walk(&self, start: u32, reverse: bool) -> impl Iterator<Item = (&Str, f64)> {
         let mut at = start;
@@ -496,6 +524,25 @@ mod tests {
         assert_eq!(names(parse("(e", "+"), false), Vec::<String>::new());
         assert_eq!(names(parse("+", "-"), false), Vec::<String>::new());
         assert!(LexRange::parse(b"b", b"+").is_none());
+    }
+
+    /// Unequal scores: Redis's answers (7.0), which follow from its ends check and its scan.
+    #[test]
+    fn lexicographic_ranges_on_unequal_scores_answer_as_redis() {
+        let mut set = SortedSet::default();
+        set.insert(b"m", 3.0);
+        set.insert(b"1", f64::INFINITY);
+        let names = |min: &str, max: &str, reverse: bool| -> Vec<String> {
+            let range = LexRange::parse(min.as_bytes(), max.as_bytes()).unwrap();
+            set.by_lex(&range, reverse)
+                .map(|(m, _)| String::from_utf8_lossy(m.as_bytes()).into_owned())
+                .collect()
+        };
+        // The last member, "1", is below "[m": nothing, though "m" itself is in the range.
+        assert_eq!(names("[m", "(o", false), Vec::<String>::new());
+        // From the first member past "-", while below "+": both, in score order.
+        assert_eq!(names("-", "+", false), ["m", "1"]);
+        assert_eq!(names("-", "+", true), ["1", "m"]);
     }
 
     #[test]

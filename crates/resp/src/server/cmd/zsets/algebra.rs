@@ -102,6 +102,17 @@ fn parse_algebra<'a>(
         return None;
     }
     let keys = &args[at + 1..at + 1 + numkeys];
+    // Redis looks the inputs up before it reads the options: a key of another type is
+    // `WRONGTYPE` even when a weight is not a number.
+    let now = ctx.now;
+    let db = &mut ctx.store.dbs[ctx.client.db];
+    if keys
+        .iter()
+        .any(|key| !matches!(db.lookup(key, now), None | Some(Value::ZSet(_) | Value::Set(_))))
+    {
+        ctx.wrong_type();
+        return None;
+    }
     let mut query = AlgebraQuery {
         keys,
         weights: vec![1.0; numkeys],
@@ -156,18 +167,9 @@ fn parse_algebra<'a>(
     Some(query)
 }
 
-/// Computes `op` over the inputs named by `query`, or `Err` after `WRONGTYPE`.
+/// Computes `op` over the inputs named by `query`, whose types `parse_algebra` has checked;
+/// `Err` only without inputs, which `parse_algebra` refuses.
 fn compute(ctx: &mut Ctx<'_>, query: &AlgebraQuery<'_>, op: Algebra) -> Result<SortedSet, ()> {
-    let now = ctx.now;
-    let db = &mut ctx.store.dbs[ctx.client.db];
-    let mut wrong = false;
-    for key in query.keys {
-        wrong |= !matches!(db.lookup(key, now), None | Some(Value::ZSet(_) | Value::Set(_)));
-    }
-    if wrong {
-        ctx.wrong_type();
-        return Err(());
-    }
     let db = &ctx.store.dbs[ctx.client.db];
     let inputs: Vec<Input<'_>> = query
         .keys
