@@ -58,25 +58,19 @@ impl LongDouble {
             b'+' => (false, &text[1..]),
             _ => (false, text),
         };
-        let lower = body.to_ascii_lowercase();
-        if lower == b"inf" || lower == b"infinity" {
+        if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
             return Some(LongDouble::Infinite { neg });
         }
-        let (value, exact_zero) = match lower.strip_prefix(b"0x") {
-            Some(hex) => parse_digits(hex, 16, b'p')?,
-            None => parse_digits(&lower, 10, b'e')?,
-        };
+        let hex = body.len() > 1 && body[0] == b'0' && body[1].eq_ignore_ascii_case(&b'x');
+        let (value, exact_zero) =
+            if hex { parse_digits(&body[2..], 16, b'p')? } else { parse_digits(body, 10, b'e')? };
         let rounded = match value {
             Magnitude::Binary { n: Digits::Small(n), exp } => {
                 round_small(neg, n.into(), exp, false)
             }
             Magnitude::Binary { n: Digits::Big(n), exp } => round(neg, n, exp, false),
             Magnitude::Decimal { n, exp10 } => {
-                let small = match n {
-                    Digits::Small(n) => decimal_to_binary_small(n, exp10),
-                    Digits::Big(_) => None,
-                };
-                match small {
+                match n.small().and_then(|n| decimal_to_binary_small(n, exp10)) {
                     Some((m, exp, sticky)) => round_small(neg, m, exp, sticky),
                     None => {
                         let (m, exp, sticky) = decimal_to_binary(n.into_big(), exp10);
@@ -174,6 +168,13 @@ enum Digits {
 }
 
 impl Digits {
+    fn small(&self) -> Option<u64> {
+        match *self {
+            Digits::Small(n) => Some(n),
+            Digits::Big(_) => None,
+        }
+    }
+
     fn into_big(self) -> BigUint {
         match self {
             Digits::Small(n) => BigUint::from(n),
@@ -182,11 +183,12 @@ impl Digits {
     }
 }
 
-/// Reads `digits[.digits][<marker>[+-]digits]` in `radix`, all of `text`; also says whether
-/// the value is exactly zero (no range error for it). Exponents are clamped far beyond any
-/// finite value, so that a thousand-digit exponent cannot make the arithmetic slow.
+/// Reads `digits[.digits][<marker>[+-]digits]` in `radix`, all of `text`, in either case;
+/// also says whether the value is exactly zero (no range error for it). Exponents are clamped
+/// far beyond any finite value, so that a thousand-digit exponent cannot make the arithmetic
+/// slow.
 fn parse_digits(text: &[u8], radix: u32, marker: u8) -> Option<(Magnitude, bool)> {
-    let (mantissa, exponent) = match text.iter().position(|&b| b == marker) {
+    let (mantissa, exponent) = match text.iter().position(|b| b.eq_ignore_ascii_case(&marker)) {
         Some(at) => (&text[..at], Some(&text[at + 1..])),
         None => (text, None),
     };
@@ -197,18 +199,19 @@ fn parse_digits(text: &[u8], radix: u32, marker: u8) -> Option<(Magnitude, bool)
     if whole.is_empty() && fraction.is_empty() {
         return None;
     }
-    let mut values = Vec::with_capacity(whole.len() + fraction.len());
-    for &byte in whole.iter().chain(fraction) {
-        values.push(char::from(byte).to_digit(radix)?);
+    let digit = |byte: &u8| char::from(*byte).to_digit(radix);
+    if !whole.iter().chain(fraction).all(|byte| digit(byte).is_some()) {
+        return None;
     }
+    let values = || whole.iter().chain(fraction).filter_map(digit);
     // 19 decimal or 15 hex digits always fit in a `u64`, leading zeros aside.
-    let significant = values.iter().skip_while(|&&d| d == 0).count();
+    let significant = values().skip_while(|&d| d == 0).count();
     let small = if radix == 10 { 19 } else { 15 };
     let zero = significant == 0;
     let n = if significant <= small {
-        Digits::Small(values.iter().fold(0, |n, &d| n * u64::from(radix) + u64::from(d)))
+        Digits::Small(values().fold(0, |n, d| n * u64::from(radix) + u64::from(d)))
     } else {
-        Digits::Big(values.iter().fold(BigUint::from(0u32), |n, &d| n * radix + d))
+        Digits::Big(values().fold(BigUint::from(0u32), |n, d| n * radix + d))
     };
     let mut exp: i64 = match exponent {
         None => 0,
