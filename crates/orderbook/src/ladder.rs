@@ -128,10 +128,11 @@ impl Ladder {
         let key = self.key(new_price);
         let above_the_rung_below = i == 0 || self.rungs[i - 1].0 < key;
         let below_the_rung_above = i + 1 == self.rungs.len() || self.rungs[i + 1].0 > key;
-        if above_the_rung_below && below_the_rung_above {
+        let fits = above_the_rung_below && below_the_rung_above;
+        if fits {
             self.rungs[i].0 = key;
         }
-        above_the_rung_below && below_the_rung_above
+        fits
     }
 
     /// Level numbers, best first.
