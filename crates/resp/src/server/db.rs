@@ -277,6 +277,40 @@ impl Db {
         self.expires.clear();
     }
 
+    /// `SWAPDB`: `self` and `other` trade their keys and expiry times. What belongs to the
+    /// database's number stays: who watches which key, who is blocked on which, and the
+    /// keyspace events. So a watched key that exists on either side before the swap counts as
+    /// modified, and a client blocked on a key that the swap brings in is served.
+    pub(crate) fn swap_contents(&mut self, other: &mut Db) {
+        self.touch_watched_in(other);
+        other.touch_watched_in(self);
+        std::mem::swap(&mut self.keys, &mut other.keys);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        for db in [self, other] {
+            db.dirty += 1;
+            let arrived: Vec<Str> = db
+                .blocking
+                .keys()
+                .filter(|k| db.keys.contains_key(k.as_bytes()))
+                .cloned()
+                .collect();
+            arrived.iter().for_each(|key| db.signal_ready(key.as_bytes()));
+        }
+    }
+
+    /// Counts a change of every key watched here that exists here or in `other`.
+    fn touch_watched_in(&mut self, other: &Db) {
+        let present: Vec<Str> = self
+            .watched
+            .keys()
+            .filter(|k| {
+                self.keys.contains_key(k.as_bytes()) || other.keys.contains_key(k.as_bytes())
+            })
+            .cloned()
+            .collect();
+        present.iter().for_each(|key| self.touch(key.as_bytes()));
+    }
+
     /// The keys table, for iteration by `KEYS` and `SCAN` (callers skip expired keys with
     /// [`Db::is_live`]).
     pub(crate) fn keys(&self) -> &Dict<Str, Value> {

@@ -182,6 +182,11 @@ fn write_everything(server: &TestServer) {
     assert_eq!(waiting.read(), Some(Frame::Array(vec![bulk("queue"), bulk("first")])));
     conn.call(&["SELECT", "5"]);
     conn.call(&["SET", "elsewhere", "1"]);
+    // Commands across databases: the key ends in database 8 with its TTL.
+    conn.call(&["SELECT", "6"]);
+    conn.call(&["SET", "moved", "x", "EX", "1000"]);
+    assert_eq!(conn.call(&["MOVE", "moved", "7"]), Frame::Integer(1));
+    assert_eq!(conn.call(&["SWAPDB", "7", "8"]), ok());
 }
 
 #[test]
@@ -197,6 +202,13 @@ fn a_restart_replays_exactly_the_acknowledged_dataset() {
     assert_eq!(dump(&mut conn), before);
     assert_eq!(conn.call(&["SELECT", "5"]), ok());
     assert_eq!(conn.call(&["GET", "elsewhere"]), bulk("1"));
+    assert_eq!(conn.call(&["SELECT", "8"]), ok());
+    assert_eq!(conn.call(&["GET", "moved"]), bulk("x"));
+    assert!(matches!(conn.call(&["TTL", "moved"]), Frame::Integer(t) if t > 900));
+    for db in ["6", "7"] {
+        assert_eq!(conn.call(&["SELECT", db]), ok());
+        assert_eq!(conn.call(&["DBSIZE"]), Frame::Integer(0));
+    }
 }
 
 #[test]

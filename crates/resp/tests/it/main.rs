@@ -8,6 +8,8 @@ mod blocking;
 mod codec;
 #[cfg(feature = "server")]
 mod command_diff;
+#[cfg(feature = "server")]
+mod databases;
 mod decode;
 mod fastpath;
 mod kit;

@@ -11,7 +11,6 @@ use super::{
     errors, parse_int, subcommand, with_subcommands,
 };
 use crate::server::blocking;
-use crate::server::store::DATABASES;
 
 pub(super) const COMMANDS: &[Command] = &[
     command("ping", -1, FAST | SUBSCRIBED_CONTEXT, (0, 0, 0), "@fast @connection", ping),
@@ -212,19 +211,12 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
 }
 
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some(index) = parse_int(&args[1]).filter(|n| i32::try_from(*n).is_ok()) else {
-        return ctx.error(errors::NOT_INTEGER);
-    };
-    match usize::try_from(index) {
-        Ok(index) if index < DATABASES => {
-            ctx.client.db = index;
-            if let Some(info) = ctx.store.clients.get_mut(&ctx.client.id) {
-                info.db = index;
-            }
-            ctx.out.ok();
-        }
-        _ => ctx.error(errors::DB_RANGE),
+    let Some(index) = ctx.db_index_arg(&args[1]) else { return };
+    ctx.client.db = index;
+    if let Some(info) = ctx.store.clients.get_mut(&ctx.client.id) {
+        info.db = index;
     }
+    ctx.out.ok();
 }
 
 /// `CLIENT REPLY ON|OFF|SKIP`. `OFF` and `SKIP` reply nothing themselves; the connection

@@ -18,6 +18,9 @@ pub(super) const COMMANDS: &[Command] = &[
     command("del", -2, WRITE, (1, -1, 1), "@keyspace @write @slow", del),
     command("unlink", -2, WRITE | FAST, (1, -1, 1), "@keyspace @write @fast", del),
     command("exists", -2, READONLY | FAST, (1, -1, 1), "@keyspace @read @fast", exists),
+    // No access times are kept here (`OBJECT IDLETIME` is always 0), so touching a key is
+    // only looking it up, which also expires it if its time has come.
+    command("touch", -2, READONLY | FAST, (1, -1, 1), "@keyspace @read @fast", exists),
     command("type", 2, READONLY | FAST, (1, 1, 1), "@keyspace @read @fast", type_),
     command("expire", -3, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", expire),
     command("pexpire", -3, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", pexpire),
@@ -31,6 +34,8 @@ pub(super) const COMMANDS: &[Command] = &[
     command("rename", 3, WRITE, (1, 2, 1), "@keyspace @write @slow", rename),
     command("renamenx", 3, WRITE | FAST, (1, 2, 1), "@keyspace @write @fast", renamenx),
     command("copy", -3, WRITE | DENYOOM, (1, 2, 1), "@keyspace @write @slow", copy),
+    command("move", 3, WRITE | FAST, (1, 1, 1), "@keyspace @write @fast", move_),
+    command("swapdb", 3, WRITE | FAST, (0, 0, 0), "@keyspace @write @fast @dangerous", swapdb),
     with_subcommands(
         "object",
         -2,
@@ -371,14 +376,8 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         if args[at].eq_ignore_ascii_case(b"replace") {
             replace = true;
         } else if args[at].eq_ignore_ascii_case(b"db") && at + 1 < args.len() {
-            let Some(index) = ctx.int_arg(&args[at + 1]) else { return };
-            if i32::try_from(index).is_err() {
-                return ctx.error(errors::NOT_INTEGER);
-            }
-            match usize::try_from(index).ok().filter(|&i| i < DATABASES) {
-                Some(index) => target_db = index,
-                None => return ctx.error(errors::DB_RANGE),
-            }
+            let Some(index) = ctx.db_index_arg(&args[at + 1]) else { return };
+            target_db = index;
             at += 1;
         } else {
             return ctx.error(errors::SYNTAX);
@@ -387,7 +386,7 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     }
     let (source, destination) = (&args[1], &args[2]);
     if source_db == target_db && source == destination {
-        return ctx.error("ERR source and destination objects are the same");
+        return ctx.error(errors::SAME_OBJECT);
     }
     let dbs = &mut ctx.store.dbs;
     let Some(value) = dbs[source_db].lookup(source, now).cloned() else {
@@ -404,6 +403,46 @@ fn copy(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     }
     target.notify(notify::GENERIC, "copy_to", destination);
     ctx.out.int(1);
+}
+
+/// `MOVE key db`: moves the key with its TTL to another database, unless it is already
+/// there (0, and nothing moves).
+fn move_(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let (source_db, now, key) = (ctx.client.db, ctx.now, &args[1]);
+    let Some(target_db) = ctx.db_index_arg(&args[2]) else { return };
+    if target_db == source_db {
+        return ctx.error(errors::SAME_OBJECT);
+    }
+    let dbs = &mut ctx.store.dbs;
+    if !dbs[source_db].exists(key, now) || dbs[target_db].exists(key, now) {
+        return ctx.out.int(0);
+    }
+    let expire = dbs[source_db].expire_at(key);
+    let Some(value) = dbs[source_db].remove(key) else { return ctx.out.int(0) };
+    dbs[source_db].notify(notify::GENERIC, "move_from", key);
+    let target = &mut dbs[target_db];
+    target.add(key, value);
+    if let Some(at) = expire {
+        target.set_expire(key, at);
+    }
+    target.notify(notify::GENERIC, "move_to", key);
+    ctx.out.int(1);
+}
+
+/// `SWAPDB index1 index2`: every client of one database sees the other's keys.
+fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let index = |arg: &[u8]| super::parse_int(arg).filter(|n| i32::try_from(*n).is_ok());
+    let Some(first) = index(&args[1]) else { return ctx.error("ERR invalid first DB index") };
+    let Some(second) = index(&args[2]) else { return ctx.error("ERR invalid second DB index") };
+    let in_range = |n: i64| usize::try_from(n).ok().filter(|&i| i < DATABASES);
+    let (Some(first), Some(second)) = (in_range(first), in_range(second)) else {
+        return ctx.error(errors::DB_RANGE);
+    };
+    if first != second {
+        let (low, high) = ctx.store.dbs.split_at_mut(first.max(second));
+        low[first.min(second)].swap_contents(&mut high[0]);
+    }
+    ctx.out.ok();
 }
 
 /// `OBJECT REFCOUNT key`: values are never shared here, so 1 (null for a missing key).

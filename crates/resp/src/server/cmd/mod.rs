@@ -135,6 +135,7 @@ pub(crate) mod errors {
     pub(crate) const SYNTAX: &str = "ERR syntax error";
     pub(crate) const NO_SUCH_KEY: &str = "ERR no such key";
     pub(crate) const DB_RANGE: &str = "ERR DB index is out of range";
+    pub(crate) const SAME_OBJECT: &str = "ERR source and destination objects are the same";
     pub(crate) const NOAUTH: &str = "NOAUTH Authentication required.";
     pub(crate) const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 }
@@ -273,6 +274,21 @@ impl<'a> Ctx<'a> {
             self.error(errors::NOT_INTEGER);
         }
         value
+    }
+
+    /// A database number (`SELECT`, `MOVE`, `COPY ... DB`), or `None` after replying with
+    /// Redis's error: not an integer, outside C's `int`, or no such database.
+    pub(crate) fn db_index_arg(&mut self, arg: &[u8]) -> Option<usize> {
+        let index = self.int_arg(arg)?;
+        if i32::try_from(index).is_err() {
+            self.error("ERR value is out of range, value must between -2147483648 and 2147483647");
+            return None;
+        }
+        let index = usize::try_from(index).ok().filter(|&i| i < super::store::DATABASES);
+        if index.is_none() {
+            self.error(errors::DB_RANGE);
+        }
+        index
     }
 }
 
