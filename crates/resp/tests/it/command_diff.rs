@@ -18,8 +18,8 @@ use crate::real_redis::differential;
 use crate::server::Conn;
 
 /// Each word stands for a draw from a pool: `K` a key, `V` a value, `N` an integer, `F` a
-/// float, `M` a member or field, `I` an index, `T` a time to live; anything else is sent as
-/// written.
+/// float, `M` a member or field, `I` an index, `T` a time to live, `D` a stream id, `G` a
+/// consumer group, `C` a consumer; anything else is sent as written.
 const TEMPLATES: &[&str] = &[
     "SET K V",
     "SET K V NX",
@@ -213,6 +213,37 @@ const TEMPLATES: &[&str] = &[
     "SWAPDB 0 1",
     "SWAPDB N N",
     "FLUSHDB",
+    "XADD K D M V",
+    "XADD K D M V M V",
+    "XADD K NOMKSTREAM D M V",
+    "XADD K MAXLEN N D M V",
+    "XADD K MINID D D M V",
+    "XLEN K",
+    "XRANGE K - +",
+    "XRANGE K D D COUNT N",
+    "XREVRANGE K + - COUNT N",
+    "XDEL K D D",
+    "XTRIM K MAXLEN N",
+    "XTRIM K MINID D",
+    "XSETID K D",
+    "XSETID K D ENTRIESADDED N MAXDELETEDID D",
+    "XGROUP CREATE K G D",
+    "XGROUP CREATE K G $ MKSTREAM",
+    "XGROUP CREATE K G D ENTRIESREAD N",
+    "XGROUP SETID K G D",
+    "XGROUP DESTROY K G",
+    "XGROUP CREATECONSUMER K G C",
+    "XGROUP DELCONSUMER K G C",
+    "XREADGROUP GROUP G C COUNT N STREAMS K >",
+    "XREADGROUP GROUP G C STREAMS K D",
+    "XREADGROUP GROUP G C NOACK STREAMS K K > >",
+    "XREAD COUNT N STREAMS K D",
+    "XREAD STREAMS K K D D",
+    "XACK K G D D",
+    "XPENDING K G",
+    "XCLAIM K G C 0 D JUSTID",
+    "XAUTOCLAIM K G C 0 D JUSTID",
+    "XINFO GROUPS K",
 ];
 
 fn pool(kind: char) -> &'static [&'static str] {
@@ -225,6 +256,24 @@ fn pool(kind: char) -> &'static [&'static str] {
         'I' => &["0", "1", "-1", "2", "-3", "10", "-100"],
         // Time to live: none that could run out while a case runs.
         'T' => &["-1", "0", "100", "100000", "x", "9223372036854775807"],
+        // Stream ids: explicit, with the sequence left to the server, and not ids at all;
+        // never `*`, whose time part is the clock's.
+        'D' => &[
+            "0-1",
+            "1-0",
+            "1-1",
+            "1-*",
+            "2-5",
+            "3-*",
+            "3",
+            "0-0",
+            "+",
+            "-",
+            "x",
+            "18446744073709551615-18446744073709551615",
+        ],
+        'G' => &["g", "h"],
+        'C' => &["c", "d"],
         _ => &[],
     }
 }
