@@ -1,7 +1,12 @@
 //! Glob-style patterns, as `KEYS`, `SCAN MATCH`, `PSUBSCRIBE` and `CONFIG GET` use them.
 //!
 //! The syntax is Redis's `stringmatchlen`: `*` any run of bytes, `?` one byte, `[abc]`, `[^a]`
-//! and `[a-z]` classes, and `\` to take the next byte literally.
+//! and `[a-z]` classes, and `\` to take the next byte literally. Its corners are Redis's too,
+//! because clients see them: an empty text matches only the empty pattern, even `*` (`KEYS *`
+//! and `SCAN` without `MATCH` list every key by not matching at all, but `PSUBSCRIBE *` is not
+//! sent what is published to the empty channel); a `-` after a class's first byte makes a
+//! range even when `]` ends it (`[a-]` is the range from `]` to `a`, and the class is
+//! unterminated); an unterminated class runs to the end of the pattern.
 //!
 //! Redis matches recursively, once per `*`, which is exponential on patterns like
 //! `a*a*a*a*b` (Redis caps the nesting instead). This matcher keeps only the position of the
@@ -11,6 +16,11 @@
 
 /// Whether `text` matches `pattern`; with `nocase`, ASCII letters match either case.
 pub(crate) fn matches(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
+    if text.is_empty() {
+        // Redis's loop runs while both have bytes left, so nothing but the empty pattern
+        // matches the empty text.
+        return pattern.is_empty();
+    }
     let (mut p, mut t) = (0, 0);
     // Where to resume after a mismatch: the pattern just past the last `*`, and the text
     // position that `*` should next try to absorb up to.
@@ -60,7 +70,7 @@ fn match_one(pattern: &[u8], p: usize, byte: u8, nocase: bool) -> Option<usize> 
 /// to the end of the pattern, as in Redis.
 fn match_class(pattern: &[u8], mut p: usize, byte: u8, nocase: bool) -> Option<usize> {
     let fold = |b: u8| if nocase { b.to_ascii_lowercase() } else { b };
-    let byte = fold(byte);
+    let (original, byte) = (byte, fold(byte));
     let negate = pattern.get(p) == Some(&b'^');
     if negate {
         p += 1;
@@ -68,9 +78,10 @@ fn match_class(pattern: &[u8], mut p: usize, byte: u8, nocase: bool) -> Option<u
     let mut matched = false;
     while p < pattern.len() && pattern[p] != b']' {
         if pattern[p] == b'\\' && p + 1 < pattern.len() {
-            matched |= fold(pattern[p + 1]) == byte;
+            // Redis compares an escaped byte exactly, even without case.
+            matched |= pattern[p + 1] == original;
             p += 2;
-        } else if p + 2 < pattern.len() && pattern[p + 1] == b'-' && pattern[p + 2] != b']' {
+        } else if p + 2 < pattern.len() && pattern[p + 1] == b'-' {
             let (mut lo, mut hi) = (fold(pattern[p]), fold(pattern[p + 2]));
             if lo > hi {
                 std::mem::swap(&mut lo, &mut hi);
@@ -94,7 +105,8 @@ mod tests {
     #[test]
     fn redis_glob_syntax() {
         let cases: &[(&str, &str, bool)] = &[
-            ("*", "", true),
+            ("*", "", false),
+            ("", "", true),
             ("*", "anything", true),
             ("h?llo", "hello", true),
             ("h?llo", "hllo", false),
@@ -114,6 +126,9 @@ mod tests {
             ("[", "x", false),
             ("[x", "x", true),
             ("key:*", "key:", true),
+            ("[a-]", "^", true),
+            ("[a-]", "b", false),
+            ("[a-]x", "]", true),
         ];
         for (pattern, text, want) in cases {
             assert_eq!(

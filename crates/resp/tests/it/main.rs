@@ -12,6 +12,8 @@ mod command_diff;
 mod databases;
 mod decode;
 mod fastpath;
+#[cfg(feature = "server")]
+mod glob_diff;
 mod kit;
 #[cfg(feature = "server")]
 mod pubsub;
