@@ -16,6 +16,8 @@ mod fastpath;
 mod glob_diff;
 mod kit;
 #[cfg(feature = "server")]
+mod protocol_diff;
+#[cfg(feature = "server")]
 mod pubsub;
 #[cfg(feature = "server")]
 mod real_redis;

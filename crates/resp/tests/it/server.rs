@@ -37,9 +37,7 @@ impl TestServer {
     }
 
     pub(crate) fn connect(&self) -> Conn {
-        let stream = TcpStream::connect(self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Conn { stream, buf: BytesMut::new(), decoder: Decoder::default() }
+        Conn::from_stream(TcpStream::connect(self.addr).unwrap())
     }
 }
 
@@ -56,6 +54,7 @@ impl Drop for TestServer {
 
 /// A blocking client connection that reads replies with the crate's own decoder.
 pub(crate) struct Conn {
+    server: SocketAddr,
     stream: TcpStream,
     buf: BytesMut,
     decoder: Decoder,
@@ -65,7 +64,13 @@ impl Conn {
     /// A connection over an already connected stream.
     pub(crate) fn from_stream(stream: TcpStream) -> Conn {
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Conn { stream, buf: BytesMut::new(), decoder: Decoder::default() }
+        let server = stream.peer_addr().unwrap();
+        Conn { server, stream, buf: BytesMut::new(), decoder: Decoder::default() }
+    }
+
+    /// Replaces the connection with a fresh one to the same server.
+    pub(crate) fn reconnect(&mut self) {
+        *self = Conn::from_stream(TcpStream::connect(self.server).unwrap());
     }
 
     pub(crate) fn send_raw(&mut self, bytes: &[u8]) {
