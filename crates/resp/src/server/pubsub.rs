@@ -16,7 +16,7 @@
 //! `hard` bytes pending, or past `soft` bytes for longer than `seconds`, the client is
 //! disconnected ([`Store::kill`]) and its subscriptions are dropped at once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::glob;
@@ -101,16 +101,20 @@ impl PubSub {
     }
 }
 
-/// What one client subscribes to.
+/// What one client subscribes to: each name with the number of its subscription, so that an
+/// unsubscribe from everything confirms in the order the client subscribed (Redis keeps a
+/// client's patterns in a list, and confirms `PUNSUBSCRIBE` in that order).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Subscriptions {
-    pub(crate) channels: HashSet<Str>,
-    pub(crate) patterns: HashSet<Str>,
-    pub(crate) shard: HashSet<Str>,
+    pub(crate) channels: HashMap<Str, u64>,
+    pub(crate) patterns: HashMap<Str, u64>,
+    pub(crate) shard: HashMap<Str, u64>,
+    /// The number the next subscription gets.
+    next: u64,
 }
 
 impl Subscriptions {
-    fn of(&self, topic: Topic) -> &HashSet<Str> {
+    fn of(&self, topic: Topic) -> &HashMap<Str, u64> {
         match topic {
             Topic::Channel => &self.channels,
             Topic::Pattern => &self.patterns,
@@ -118,7 +122,7 @@ impl Subscriptions {
         }
     }
 
-    fn of_mut(&mut self, topic: Topic) -> &mut HashSet<Str> {
+    fn of_mut(&mut self, topic: Topic) -> &mut HashMap<Str, u64> {
         match topic {
             Topic::Channel => &mut self.channels,
             Topic::Pattern => &mut self.patterns,
@@ -176,9 +180,11 @@ impl Store {
     /// Subscribes client `id` to `name` (subscribing twice changes nothing).
     pub(crate) fn subscribe(&mut self, id: u64, topic: Topic, name: &[u8]) {
         let Some(info) = self.clients.get_mut(&id) else { return };
+        let number = info.subscriptions.next;
         let mine = info.subscriptions.of_mut(topic);
-        if !mine.contains(name) {
-            mine.insert(Str::new(name));
+        if !mine.contains_key(name) {
+            mine.insert(Str::new(name), number);
+            info.subscriptions.next += 1;
             self.pubsub.table_mut(topic).entry(Str::new(name)).or_default().push(id);
         }
     }
@@ -186,7 +192,7 @@ impl Store {
     /// Unsubscribes client `id` from `name` (a no-op if it was not subscribed).
     pub(crate) fn unsubscribe(&mut self, id: u64, topic: Topic, name: &[u8]) {
         let Some(info) = self.clients.get_mut(&id) else { return };
-        if info.subscriptions.of_mut(topic).remove(name) {
+        if info.subscriptions.of_mut(topic).remove(name).is_some() {
             let table = self.pubsub.table_mut(topic);
             if let Some(subscribers) = table.get_mut(name) {
                 subscribers.retain(|&s| s != id);
@@ -202,10 +208,13 @@ impl Store {
         self.clients.get(&id).map(|info| &info.subscriptions)
     }
 
-    /// What client `id` subscribes to in `topic`.
+    /// What client `id` subscribes to in `topic`, in the order it subscribed.
     pub(crate) fn subscribed(&self, id: u64, topic: Topic) -> Vec<Str> {
-        self.subscriptions(id)
-            .map_or_else(Vec::new, |subs| subs.of(topic).iter().cloned().collect())
+        self.subscriptions(id).map_or_else(Vec::new, |subs| {
+            let mut names: Vec<(&Str, &u64)> = subs.of(topic).iter().collect();
+            names.sort_unstable_by_key(|&(_, &number)| number);
+            names.into_iter().map(|(name, _)| name.clone()).collect()
+        })
     }
 
     /// Drops every subscription of client `id`, without confirmations (disconnection,

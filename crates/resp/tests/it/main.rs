@@ -20,6 +20,8 @@ mod protocol_diff;
 #[cfg(feature = "server")]
 mod pubsub;
 #[cfg(feature = "server")]
+mod pubsub_diff;
+#[cfg(feature = "server")]
 mod real_redis;
 mod request;
 mod roundtrip;
