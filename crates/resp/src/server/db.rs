@@ -277,6 +277,33 @@ impl Db {
         self.expires.clear();
     }
 
+    /// Runs `change` on the bytes of the string at `key` as a buffer that can grow, after
+    /// creating an empty string if the key is missing. `change` returns its result and
+    /// whether it changed the string; creating the key counts as a change. A change is
+    /// counted once, and only a change (`SETBIT` and `BITFIELD`, whose writes may leave every
+    /// bit as it was, change nothing then, as in Redis).
+    pub(crate) fn change_string<R>(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        change: impl FnOnce(&mut Vec<u8>) -> (R, bool),
+    ) -> Result<(R, bool), WrongType> {
+        let created = self.get::<Str>(key, now)?.is_none();
+        if created {
+            self.signal_ready(key);
+            self.notify(notify::NEW, "new", key);
+            self.keys.insert_new(Str::new(key), Value::Str(Str::Growable(Box::default())));
+        }
+        // The key holds a string: it was just checked or created.
+        let Some(Value::Str(s)) = self.keys.get_mut(key) else { return Err(WrongType) };
+        let (result, changed) = change(s.make_growable());
+        let changed = changed || created;
+        if changed {
+            self.touch(key);
+        }
+        Ok((result, changed))
+    }
+
     /// `SWAPDB`: `self` and `other` trade their keys and expiry times. What belongs to the
     /// database's number stays: who watches which key, who is blocked on which, and the
     /// keyspace events. So a watched key that exists on either side before the swap counts as

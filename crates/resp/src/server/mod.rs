@@ -38,6 +38,7 @@
 //! Everything below `net` is synchronous and does no I/O.
 
 mod aof;
+mod bits;
 mod blocking;
 mod client;
 mod cmd;

@@ -19,7 +19,8 @@ use crate::server::Conn;
 
 /// Each word stands for a draw from a pool: `K` a key, `V` a value, `N` an integer, `F` a
 /// float, `M` a member or field, `I` an index, `T` a time to live, `D` a stream id, `G` a
-/// consumer group, `C` a consumer; anything else is sent as written.
+/// consumer group, `C` a consumer, `B` a bitfield type, `O` a bit offset, `W` an overflow
+/// behaviour; anything else is sent as written.
 const TEMPLATES: &[&str] = &[
     "SET K V",
     "SET K V NX",
@@ -244,6 +245,35 @@ const TEMPLATES: &[&str] = &[
     "XCLAIM K G C 0 D JUSTID",
     "XAUTOCLAIM K G C 0 D JUSTID",
     "XINFO GROUPS K",
+    "SETBIT K O N",
+    "GETBIT K O",
+    "BITCOUNT K",
+    "BITCOUNT K I",
+    "BITCOUNT K I I",
+    "BITCOUNT K I I BIT",
+    "BITCOUNT K I I BYTE",
+    "BITCOUNT K I I bits",
+    "BITPOS K N",
+    "BITPOS K N I",
+    "BITPOS K N I I",
+    "BITPOS K N I I BIT",
+    "BITPOS K N I I BYTE x",
+    "BITOP AND K K K",
+    "BITOP or K K",
+    "BITOP XOR K K K",
+    "BITOP NOT K K",
+    "BITOP NOT K K K",
+    "BITOP NAND K K",
+    "BITFIELD K",
+    "BITFIELD K GET B O",
+    "BITFIELD K SET B O N",
+    "BITFIELD K INCRBY B O N",
+    "BITFIELD K OVERFLOW W INCRBY B O N GET B O",
+    "BITFIELD K OVERFLOW W SET B O N INCRBY B O N",
+    "BITFIELD K GET B",
+    "BITFIELD K OVERFLOW",
+    "BITFIELD_RO K GET B O GET B O",
+    "BITFIELD_RO K SET B O N",
 ];
 
 fn pool(kind: char) -> &'static [&'static str] {
@@ -274,6 +304,10 @@ fn pool(kind: char) -> &'static [&'static str] {
         ],
         'G' => &["g", "h"],
         'C' => &["c", "d"],
+        // Bitfield types, offsets (`#n` counts fields), overflow behaviours.
+        'B' => &["u8", "i8", "u1", "i64", "u63", "u64", "i0", "x", "i16", "u4", "I8"],
+        'O' => &["0", "1", "7", "13", "#1", "#0", "100", "-1", "x", "#-1", "#", "4294967296"],
+        'W' => &["WRAP", "sat", "FAIL", "nope"],
         _ => &[],
     }
 }

@@ -4,9 +4,10 @@ use std::hash::Hash;
 
 use bytes::Bytes;
 
-use super::connection::container;
+use super::connection::{container, help};
 use super::{
-    Command, Ctx, DENYOOM, FAST, READONLY, WRITE, command, errors, subcommand, with_subcommands,
+    Command, Ctx, DENYOOM, FAST, LOADING, READONLY, STALE, WRITE, command, errors, subcommand,
+    with_subcommands,
 };
 use crate::server::dict::Dict;
 use crate::server::glob;
@@ -46,6 +47,7 @@ pub(super) const COMMANDS: &[Command] = &[
             subcommand("object|refcount", "refcount", 3, READONLY, object_refcount),
             subcommand("object|encoding", "encoding", 3, READONLY, object_encoding),
             subcommand("object|idletime", "idletime", 3, READONLY, object_idletime),
+            subcommand("object|help", "help", 2, LOADING | STALE, object_help),
         ],
     ),
     command("keys", 2, READONLY, (0, 0, 0), "@keyspace @read @slow @dangerous", keys),
@@ -443,6 +445,25 @@ fn swapdb(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         low[first.min(second)].swap_contents(&mut high[0]);
     }
     ctx.out.ok();
+}
+
+/// `OBJECT HELP`: Redis's text for the subcommands implemented here.
+fn object_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    help(
+        ctx,
+        "OBJECT",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    );
 }
 
 /// `OBJECT REFCOUNT key`: values are never shared here, so 1 (null for a missing key).

@@ -26,6 +26,7 @@ use super::sample::MAX_DRAWS;
 use super::store::Store;
 use super::value::{Kind, Str, Value, WrongType};
 
+mod bitmaps;
 mod connection;
 mod hashes;
 mod keys;
@@ -341,6 +342,7 @@ static TABLE: LazyLock<HashMap<&'static [u8], &'static Command, FixedState>> =
     LazyLock::new(|| {
         [
             strings::COMMANDS,
+            bitmaps::COMMANDS,
             keys::COMMANDS,
             lists::COMMANDS,
             hashes::COMMANDS,

@@ -65,7 +65,10 @@ pub(super) const COMMANDS: &[Command] = &[
         0,
         "@slow",
         container,
-        &[subcommand("function|flush", "flush", -2, WRITE, function_flush)],
+        &[
+            subcommand("function|flush", "flush", -2, WRITE, function_flush),
+            subcommand("function|help", "help", 2, LOADING | STALE, function_help),
+        ],
     ),
     with_subcommands(
         "memory",
@@ -73,9 +76,41 @@ pub(super) const COMMANDS: &[Command] = &[
         0,
         "@slow",
         container,
-        &[subcommand("memory|usage", "usage", -3, READONLY, memory_usage)],
+        &[
+            subcommand("memory|usage", "usage", -3, READONLY, memory_usage),
+            subcommand("memory|help", "help", 2, LOADING | STALE, memory_help),
+        ],
     ),
 ];
+
+/// `MEMORY HELP`: Redis's text for the one subcommand implemented here.
+fn memory_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    help(
+        ctx,
+        "MEMORY",
+        &[
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
+}
+
+/// `FUNCTION HELP`: only `FLUSH` is implemented here (libraries are not).
+fn function_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    help(
+        ctx,
+        "FUNCTION",
+        &[
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+        ],
+    );
+}
 
 /// `MEMORY USAGE key [SAMPLES count]`: an estimate of the bytes the key and its value take.
 /// The estimate counts every element (Redis samples five by default); `SAMPLES` is checked
@@ -148,10 +183,14 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if want("persistence") {
         let aof = store.aof.as_ref();
         let status = |ok: bool| if ok { "ok" } else { "err" };
+        // With no RDB snapshots here, the changes "since the last save" are every change
+        // since the server started, counted as the AOF counts them (`Store::dirty`).
         let _ = write!(
             text,
-            "# Persistence\r\nloading:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\n\
-             aof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:{}\r\naof_last_write_status:{}\r\n",
+            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\naof_enabled:{}\r\n\
+             aof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:{}\r\n\
+             aof_last_write_status:{}\r\n",
+            store.dirty(),
             u8::from(aof.is_some()),
             u8::from(aof.is_some_and(|a| a.rewriting.is_some())),
             status(aof.is_none_or(|a| a.last_rewrite_ok)),

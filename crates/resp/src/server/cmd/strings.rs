@@ -42,8 +42,6 @@ pub(super) const COMMANDS: &[Command] = &[
     command("setrange", 4, WRITE | DENYOOM, (1, 1, 1), "@write @string @slow", setrange),
     command("getdel", 2, WRITE | FAST, (1, 1, 1), "@write @string @fast", getdel),
     command("getex", -2, WRITE | FAST, (1, 1, 1), "@write @string @fast", getex),
-    command("setbit", 4, WRITE | DENYOOM, (1, 1, 1), "@write @bitmap @slow", setbit),
-    command("getbit", 3, READONLY | FAST, (1, 1, 1), "@read @bitmap @fast", getbit),
     command("getset", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "@write @string @fast", getset),
 ];
 
@@ -446,60 +444,6 @@ fn setrange(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             ctx.notify(notify::STRING, "setrange", key);
             ctx.out.int(len as i64);
         }
-    }
-}
-
-/// A bit offset: a non-negative integer addressing a byte below `proto-max-bulk-len`.
-fn bit_offset(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<u64> {
-    let max_bytes = ctx.store.cached.max_bulk as u64;
-    let offset = parse_int(arg).and_then(|n| u64::try_from(n).ok()).filter(|&n| n >> 3 < max_bytes);
-    if offset.is_none() {
-        ctx.error("ERR bit offset is not an integer or out of range");
-    }
-    offset
-}
-
-/// The mask of bit `offset` within its byte: bit 0 is the most significant bit of byte 0.
-fn bit_mask(offset: u64) -> u8 {
-    0x80 >> (offset & 7)
-}
-
-/// `SETBIT key offset 0|1`: replies with the bit's previous value, growing the string with
-/// zero bytes as needed.
-fn setbit(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some(offset) = bit_offset(ctx, &args[2]) else { return };
-    let on = match &args[3][..] {
-        b"0" => false,
-        b"1" => true,
-        _ => return ctx.error("ERR bit is not an integer or out of range"),
-    };
-    let (key, now) = (&args[1], ctx.now);
-    let byte = (offset >> 3) as usize;
-    let Ok(s) = ctx.db().get_or_create::<Str>(key, now) else { return ctx.wrong_type() };
-    let buf = s.make_growable();
-    if buf.len() <= byte {
-        buf.resize(byte + 1, 0);
-    }
-    let was = buf[byte] & bit_mask(offset) != 0;
-    if on {
-        buf[byte] |= bit_mask(offset);
-    } else {
-        buf[byte] &= !bit_mask(offset);
-    }
-    ctx.notify(notify::STRING, "setbit", key);
-    ctx.out.int(i64::from(was));
-}
-
-/// `GETBIT key offset`: 0 past the end of the string or for a missing key.
-fn getbit(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    let Some(offset) = bit_offset(ctx, &args[2]) else { return };
-    match ctx.read_string(&args[1]) {
-        Ok(s) => {
-            let byte = s.and_then(|s| s.as_bytes().get((offset >> 3) as usize).copied());
-            let set = byte.is_some_and(|b| b & bit_mask(offset) != 0);
-            ctx.out.int(i64::from(set));
-        }
-        Err(_) => ctx.wrong_type(),
     }
 }
 
