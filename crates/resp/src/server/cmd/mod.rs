@@ -340,29 +340,32 @@ pub(crate) fn parse_float(text: &[u8]) -> Option<f64> {
 /// bytes so that a client's name need not be checked for UTF-8 first.
 static TABLE: LazyLock<HashMap<&'static [u8], &'static Command, FixedState>> =
     LazyLock::new(|| {
-        [
-            strings::COMMANDS,
-            bitmaps::COMMANDS,
-            keys::COMMANDS,
-            lists::COMMANDS,
-            hashes::COMMANDS,
-            sets::COMMANDS,
-            zsets::COMMANDS,
-            connection::COMMANDS,
-            server::COMMANDS,
-            transaction::COMMANDS,
-            pubsub::COMMANDS,
-            sort::COMMANDS,
-            streams::COMMANDS,
-            stream_groups::COMMANDS,
-            xread::COMMANDS,
-            scripting::COMMANDS,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|command| (command.name.as_bytes(), command))
-        .collect()
+        commands_in_table_order().map(|command| (command.name.as_bytes(), command)).collect()
     });
+
+/// Every top-level command, the groups in a fixed order (strings first).
+fn commands_in_table_order() -> impl Iterator<Item = &'static Command> {
+    [
+        strings::COMMANDS,
+        bitmaps::COMMANDS,
+        keys::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
+        connection::COMMANDS,
+        server::COMMANDS,
+        transaction::COMMANDS,
+        pubsub::COMMANDS,
+        sort::COMMANDS,
+        streams::COMMANDS,
+        stream_groups::COMMANDS,
+        xread::COMMANDS,
+        scripting::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+}
 
 /// Every top-level command, for `COMMAND`, `COMMAND COUNT` and `COMMAND DOCS`.
 pub(crate) fn all_commands() -> impl Iterator<Item = &'static Command> {
@@ -371,8 +374,46 @@ pub(crate) fn all_commands() -> impl Iterator<Item = &'static Command> {
     commands.into_iter()
 }
 
+/// How many slots [`SLOTS`] has: a power of two, about sixteen times the number of commands.
+const SLOT_COUNT: usize = 4096;
+
+/// A direct-mapped front for [`TABLE`], which every command executed goes through: each
+/// command sits in the slot [`slot`] picks for its name, unless a command listed before it
+/// took that slot. A hit costs a few byte loads and one comparison, where `TABLE` lowercases
+/// the name into a buffer, hashes it and probes. A name whose slot holds another command (or
+/// none) is looked up in `TABLE`, so the front changes only the speed.
+static SLOTS: LazyLock<Vec<Option<&'static Command>>> = LazyLock::new(|| {
+    let mut slots = vec![None; SLOT_COUNT];
+    for command in commands_in_table_order() {
+        let at = slot(command.name.as_bytes());
+        if slots[at].is_none() {
+            slots[at] = Some(command);
+        }
+    }
+    slots
+});
+
+/// The slot of a command name: its length and three of its bytes, ASCII letters folded to
+/// lower case (`| 0x20` also merges some other bytes, which the comparison after it sorts out).
+fn slot(name: &[u8]) -> usize {
+    let n = name.len();
+    let Some(&last) = name.last() else { return 0 };
+    let fold = |b: u8| usize::from(b | 0x20);
+    let mixed = n.wrapping_mul(0x9E37)
+        ^ fold(name[0]).wrapping_mul(0x3F1)
+        ^ fold(name[n / 2]).wrapping_mul(0x1D)
+        ^ fold(last).wrapping_mul(0x2B5);
+    mixed % SLOT_COUNT
+}
+
 /// Looks up a top-level command by name, in any case.
 pub(crate) fn find(name: &[u8]) -> Option<&'static Command> {
+    if let Some(command) = SLOTS[slot(name)]
+        && command.name.len() == name.len()
+        && command.name.as_bytes().eq_ignore_ascii_case(name)
+    {
+        return Some(command);
+    }
     let mut lower = [0u8; 32];
     let lower = lower.get_mut(..name.len())?;
     lower.copy_from_slice(name);
@@ -543,5 +584,49 @@ pub(crate) const fn subcommand(
         category: "",
         handler,
         subcommands: &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SLOTS, all_commands, find, slot};
+
+    #[test]
+    fn every_command_is_found_in_any_case_and_nothing_else_is() {
+        for command in all_commands() {
+            let name = command.name;
+            for spelling in [name.to_owned(), name.to_ascii_uppercase(), capitalized(name)] {
+                let found = find(spelling.as_bytes()).map(|c| c.name);
+                assert_eq!(found, Some(name), "{spelling}");
+            }
+            // Same length and the same bytes where the slot looks, another name.
+            let mut other = name.as_bytes().to_vec();
+            if other.len() > 2 {
+                other[1] = if other[1] == b'q' { b'z' } else { b'q' };
+                let found = find(&other).map(|c| c.name);
+                assert!(found.is_none_or(|f| f.as_bytes() == other.as_slice()), "{found:?}");
+            }
+        }
+        assert!(find(b"").is_none());
+        assert!(find(b"nosuchcommand").is_none());
+        assert!(find(&[b'g'; 100]).is_none());
+    }
+
+    #[test]
+    fn most_commands_sit_in_their_slot() {
+        let commands: Vec<_> = all_commands().collect();
+        let placed = commands
+            .iter()
+            .filter(|c| SLOTS[slot(c.name.as_bytes())].is_some_and(|s| s.name == c.name))
+            .count();
+        assert!(placed * 10 >= commands.len() * 9, "{placed} of {}", commands.len());
+    }
+
+    fn capitalized(name: &str) -> String {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+            .unwrap_or_default()
     }
 }
