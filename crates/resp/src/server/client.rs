@@ -45,6 +45,9 @@ pub(crate) struct Client {
     pub(crate) reply_off: bool,
     /// `CLIENT REPLY SKIP`: the next command's reply is dropped.
     pub(crate) skip_next_reply: bool,
+    /// The reply of the command running now is dropped (it follows a `SKIP`), unless the
+    /// command is `CLIENT REPLY ON`, which clears this too and is answered.
+    pub(crate) skip_this_reply: bool,
     /// Set for a connection accepted while a script was busy: its entry in the client list
     /// (local and peer address) is added by its first batch that has the store.
     pub(crate) unlisted: Option<(SocketAddr, SocketAddr)>,
@@ -71,6 +74,7 @@ impl Client {
             subscriptions: 0,
             reply_off: false,
             skip_next_reply: false,
+            skip_this_reply: false,
             unlisted: None,
             wake,
         }

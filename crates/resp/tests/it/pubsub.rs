@@ -136,6 +136,10 @@ fn client_reply_off_silences_replies_but_not_pushes() {
     conn.send(&["CLIENT", "REPLY", "SKIP"]);
     conn.send(&["GET", "k"]);
     assert_eq!(conn.call(&["ECHO", "after"]), bulk("after"));
+    // ON right after SKIP cancels the skip and is answered, as in Redis.
+    conn.send(&["CLIENT", "REPLY", "SKIP"]);
+    assert_eq!(conn.call(&["CLIENT", "REPLY", "ON"]), Frame::Simple("OK".into()));
+    assert_eq!(conn.call(&["ECHO", "again"]), bulk("again"));
 }
 
 #[test]

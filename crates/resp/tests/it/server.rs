@@ -345,3 +345,30 @@ fn watch_sees_another_clients_write_and_disconnecting_unwatches() {
     assert_eq!(a.call(&["INCR", "balance"]), Frame::simple("QUEUED"));
     assert_eq!(a.call(&["EXEC"]), Frame::Array(vec![Frame::Integer(11)]));
 }
+
+#[test]
+fn client_kill_disconnects_idle_blocked_and_self_and_serves_the_killed_nothing() {
+    let server = TestServer::start(Config::default());
+    let mut admin = server.connect();
+    let mut idle = server.connect();
+    let Frame::Integer(idle_id) = idle.call(&["CLIENT", "ID"]) else { panic!("an id") };
+    let mut waiting = server.connect();
+    waiting.send(&["BLPOP", "queue", "0"]);
+    crate::blocking::wait_blocked(&mut admin, 1);
+    let id = idle_id.to_string();
+    assert_eq!(admin.call(&["CLIENT", "KILL", "ID", &id]), Frame::Integer(1));
+    // Gone from the list at once; its next command gets no reply but the close.
+    assert_eq!(admin.call(&["CLIENT", "KILL", "ID", &id]), Frame::Integer(0));
+    assert!(!idle.try_send(&["PING"]) || idle.read().is_none());
+    // The blocked client is disconnected without being served: the element stays.
+    assert_eq!(admin.call(&["CLIENT", "KILL", "TYPE", "normal"]), Frame::Integer(1));
+    assert_eq!(waiting.read(), None);
+    assert_eq!(admin.call(&["RPUSH", "queue", "job"]), Frame::Integer(1));
+    assert_eq!(admin.call(&["LLEN", "queue"]), Frame::Integer(1));
+    // SKIPME no: the caller is disconnected too, after its reply.
+    assert_eq!(
+        admin.call(&["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"]),
+        Frame::Integer(1)
+    );
+    assert_eq!(admin.read(), None);
+}

@@ -47,6 +47,7 @@ pub(super) const COMMANDS: &[Command] = &[
             subcommand("client|list", "list", -2, LOADING | STALE, client_list),
             subcommand("client|info", "info", 2, LOADING | STALE, client_info),
             subcommand("client|unblock", "unblock", -3, ADMIN | LOADING | STALE, client_unblock),
+            subcommand("client|kill", "kill", -3, ADMIN | LOADING | STALE, client_kill),
             subcommand("client|reply", "reply", 3, LOADING | STALE, client_reply),
             subcommand("client|help", "help", 2, LOADING | STALE, client_help),
         ],
@@ -226,6 +227,7 @@ fn client_reply(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if mode.eq_ignore_ascii_case(b"on") {
         ctx.client.reply_off = false;
         ctx.client.skip_next_reply = false;
+        ctx.client.skip_this_reply = false;
         ctx.out.ok();
     } else if mode.eq_ignore_ascii_case(b"off") {
         ctx.client.reply_off = true;
@@ -256,6 +258,103 @@ fn client_unblock(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let Some(id) = ctx.int_arg(&args[2]) else { return };
     let released = u64::try_from(id).is_ok_and(|id| blocking::release(ctx.store, id, with_error));
     ctx.out.int(i64::from(released));
+}
+
+/// Which clients `CLIENT KILL` disconnects: those that match every filter given.
+#[derive(Default)]
+struct KillFilter {
+    id: Option<u64>,
+    addr: Option<Bytes>,
+    laddr: Option<Bytes>,
+    /// Subscribers (true) or the others (false); `Some(None)` for the types no client here
+    /// has (masters and replicas).
+    pubsub: Option<Option<bool>>,
+    skip_me: bool,
+}
+
+/// `CLIENT KILL addr:port` (the old form: it may disconnect the caller too, and replies `OK`
+/// or an error) and `CLIENT KILL <filter> <value> ...` with `ID`, `TYPE`, `ADDR`, `LADDR`,
+/// `USER` and `SKIPME` (replies with how many it disconnected). A client disconnected leaves
+/// the client list, its subscriptions and its blocking pop at once, so nothing is served to
+/// it afterwards; the caller, when it matches, is disconnected after this reply.
+fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let old_form = args.len() == 3;
+    let mut filter = KillFilter { skip_me: !old_form, ..KillFilter::default() };
+    if old_form {
+        filter.addr = Some(args[2].clone());
+    } else {
+        for pair in args[2..].chunks(2) {
+            let [option, value] = pair else { return ctx.error(errors::SYNTAX) };
+            let option = option.to_ascii_lowercase();
+            match &option[..] {
+                b"id" => match parse_int(value).filter(|&id| id > 0) {
+                    Some(id) => filter.id = Some(id as u64),
+                    None => return ctx.error("ERR client-id should be greater than 0"),
+                },
+                b"type" => match client_type(value) {
+                    Some(kind) => filter.pubsub = Some(kind),
+                    None => {
+                        let kind = String::from_utf8_lossy(value);
+                        return ctx.error(&format!("ERR Unknown client type '{kind}'"));
+                    }
+                },
+                b"addr" => filter.addr = Some(value.clone()),
+                b"laddr" => filter.laddr = Some(value.clone()),
+                // There are no ACL users here: every client is `default`.
+                b"user" if &value[..] == b"default" => {}
+                b"user" => {
+                    let user = String::from_utf8_lossy(value);
+                    return ctx.error(&format!("ERR No such user '{user}'"));
+                }
+                b"skipme" if value.eq_ignore_ascii_case(b"yes") => filter.skip_me = true,
+                b"skipme" if value.eq_ignore_ascii_case(b"no") => filter.skip_me = false,
+                _ => return ctx.error(errors::SYNTAX),
+            }
+        }
+    }
+    let me = ctx.client.id;
+    let matching: Vec<u64> = ctx
+        .store
+        .clients
+        .iter()
+        .filter(|&(&id, info)| {
+            filter.id.is_none_or(|wanted| wanted == id)
+                && filter.addr.as_ref().is_none_or(|a| a[..] == *info.addr.to_string().as_bytes())
+                && filter.laddr.as_ref().is_none_or(|a| a[..] == *info.laddr.to_string().as_bytes())
+                && filter.pubsub.is_none_or(|kind| kind == Some(info.subscriptions.total() > 0))
+                && !(filter.skip_me && id == me)
+        })
+        .map(|(&id, _)| id)
+        .collect();
+    for &id in &matching {
+        if id == me {
+            ctx.client.close_after_reply = true;
+        } else {
+            // Off the client list at once, as in Redis. A subscribed or blocked connection
+            // is woken and closes now; an idle one closes when it next sends a command.
+            blocking::unblock(ctx.store, id);
+            ctx.store.kill(id);
+            ctx.store.clients.remove(&id);
+        }
+    }
+    match (old_form, matching.len()) {
+        (true, 0) => ctx.error("ERR No such client"),
+        (true, _) => ctx.out.ok(),
+        (false, killed) => ctx.out.int(killed as i64),
+    }
+}
+
+/// A client type of `CLIENT LIST TYPE` and `CLIENT KILL TYPE`: `Some(Some(true))` for
+/// subscribers, `Some(Some(false))` for normal clients, `Some(None)` for the replication
+/// types no client here has, `None` for an unknown name.
+fn client_type(name: &[u8]) -> Option<Option<bool>> {
+    let name = name.to_ascii_lowercase();
+    match &name[..] {
+        b"normal" => Some(Some(false)),
+        b"pubsub" => Some(Some(true)),
+        b"master" | b"replica" | b"slave" => Some(None),
+        _ => None,
+    }
 }
 
 /// Sets (or, with an empty name, clears) the client's name; replies with Redis's error and
@@ -322,22 +421,19 @@ fn describe(ctx: &Ctx<'_>, id: u64) -> String {
 fn client_list(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let ids: Vec<u64> = match &args[2..] {
         [] => ctx.store.clients.keys().copied().collect(),
-        [option, kind] if option.eq_ignore_ascii_case(b"type") => {
-            if kind.eq_ignore_ascii_case(b"normal") || kind.eq_ignore_ascii_case(b"pubsub") {
-                let pubsub = kind.eq_ignore_ascii_case(b"pubsub");
+        [option, kind] if option.eq_ignore_ascii_case(b"type") => match client_type(kind) {
+            Some(kind) => {
                 let clients = ctx.store.clients.iter();
                 clients
-                    .filter(|(_, info)| (info.subscriptions.total() > 0) == pubsub)
+                    .filter(|(_, info)| Some(info.subscriptions.total() > 0) == kind)
                     .map(|(&id, _)| id)
                     .collect()
-            } else if kind.eq_ignore_ascii_case(b"master") || kind.eq_ignore_ascii_case(b"replica")
-            {
-                Vec::new()
-            } else {
+            }
+            None => {
                 let kind = String::from_utf8_lossy(kind).into_owned();
                 return ctx.error(&format!("ERR Unknown client type '{kind}'"));
             }
-        }
+        },
         [option, ids @ ..] if option.eq_ignore_ascii_case(b"id") && !ids.is_empty() => {
             let mut wanted = Vec::new();
             for id in ids {
@@ -370,6 +466,20 @@ fn client_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
             "    Return the ID of the current connection.",
             "INFO",
             "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
             "LIST [options ...]",
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",

@@ -325,6 +325,11 @@ fn run_batch(
     if client.subscriptions > 0 && !take_outbox(store, client.id, output) {
         return After::Close;
     }
+    if client.unlisted.is_none() && !store.clients.contains_key(&client.id) {
+        // Listed once and gone from the list: `CLIENT KILL` disconnected it while it was
+        // idle, and this is the first it hears of it.
+        return After::Close;
+    }
     if !client_listed(store, client) {
         output.extend_from_slice(MAX_CLIENTS);
         return After::Close;
@@ -402,14 +407,14 @@ fn run_command(
     now: i64,
 ) {
     let (resp3, start) = (client.resp3, output.len());
-    let skip_reply = std::mem::take(&mut client.skip_next_reply);
+    client.skip_this_reply = std::mem::take(&mut client.skip_next_reply);
     let mut ctx = Ctx { store, client, out: Reply::new(output, resp3), now };
     execute(&mut ctx, args);
     serve_ready(store, now);
     if store.cached.notify != 0 {
         store.publish_events();
     }
-    if client.reply_off || skip_reply {
+    if client.reply_off || std::mem::take(&mut client.skip_this_reply) {
         output.truncate(start);
     }
     if !store.woken.is_empty() && store.wake_receivers(Some(client.id)) {
