@@ -147,6 +147,7 @@ pub(crate) fn release(store: &mut Store, id: u64, with_error: bool) -> bool {
     if let Some(info) = store.clients.get_mut(&id) {
         let mut out = Reply::new(&mut info.outbox, blocked.resp3);
         if with_error {
+            store.stats.count_error(b"UNBLOCKED client unblocked via CLIENT UNBLOCK");
             out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
         } else {
             out.null_array();
@@ -183,10 +184,13 @@ fn serve_key(store: &mut Store, db: usize, key: &Str, now: i64) {
         };
         let (op, resp3) = (blocked.op.clone(), blocked.resp3);
         let mut outbox = std::mem::take(&mut info.outbox);
+        let start = outbox.len();
         let logged = {
             let mut out = Reply::new(&mut outbox, resp3);
             serve_blocked(&mut store.dbs[db], key.as_bytes(), &op, &mut out, now)
         };
+        // A served client may be answered with an error (`WRONGTYPE`, `NOGROUP`).
+        store.stats.count_if_error(&outbox[start..]);
         if let Some(info) = store.clients.get_mut(&id) {
             info.outbox = outbox;
             if logged.is_some() {

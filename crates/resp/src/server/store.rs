@@ -154,6 +154,47 @@ pub(crate) struct Stats {
     pub(crate) total_net_input_bytes: u64,
     pub(crate) total_net_output_bytes: u64,
     pub(crate) total_error_replies: u64,
+    /// Error replies by code (`INFO errorstats`), in the byte order Redis lists them in.
+    pub(crate) errors: BTreeMap<String, u64>,
+}
+
+/// The most distinct error codes `INFO errorstats` tracks: a script can reply with errors of
+/// any code it likes, and each would otherwise stay in the table for good. (Redis 7.2 caps
+/// them at the same number.) Errors of further codes still count in `total_error_replies`.
+const ERROR_CODES: usize = 128;
+
+impl Stats {
+    /// Counts an error reply, `text` without its leading `-`: its code is its first word
+    /// when that ends within 31 bytes, as Redis reads it, and `ERR` otherwise.
+    pub(crate) fn count_error(&mut self, text: &[u8]) {
+        self.total_error_replies += 1;
+        let head = &text[..text.len().min(31)];
+        let code = match head.iter().position(|&b| b == b' ') {
+            Some(end) => &text[..end],
+            None => b"ERR",
+        };
+        // INFO's own separators would break its lines: Redis writes them as `_`.
+        let code: String = String::from_utf8_lossy(code)
+            .chars()
+            .map(|c| if matches!(c, '#' | ':' | '\n' | '\r') { '_' } else { c })
+            .collect();
+        let tracked = self.errors.len();
+        match self.errors.get_mut(&code) {
+            Some(count) => *count += 1,
+            None if tracked < ERROR_CODES => {
+                self.errors.insert(code, 1);
+            }
+            None => {}
+        }
+    }
+
+    /// Counts the error at the start of an encoded reply, if it is one.
+    pub(crate) fn count_if_error(&mut self, reply: &[u8]) {
+        if let Some(line) = reply.strip_prefix(b"-") {
+            let end = line.iter().position(|&b| b == b'\r').unwrap_or(line.len());
+            self.count_error(&line[..end]);
+        }
+    }
 }
 
 impl Store {
@@ -256,4 +297,37 @@ fn next_random(state: &mut u64) -> u64 {
 /// The current Unix time in milliseconds.
 pub(crate) fn unix_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ERROR_CODES, Stats};
+
+    #[test]
+    fn errors_count_by_code_as_redis_reads_it() {
+        let mut stats = Stats::default();
+        stats.count_error(b"ERR wrong number of arguments for 'get' command");
+        stats.count_error(b"WRONGTYPE Operation against a key holding the wrong kind of value");
+        stats.count_error(b"NOSPACEINTHEFIRSTTHIRTYONEBYTESOFIT at all");
+        stats.count_error(b"MY:CODE#1 with separators");
+        stats.count_if_error(b"-NOSCRIPT No matching script.\r\n");
+        stats.count_if_error(b"+OK\r\n");
+        let counted: Vec<(&str, u64)> =
+            stats.errors.iter().map(|(c, n)| (c.as_str(), *n)).collect();
+        let expected = [("ERR", 2), ("MY_CODE_1", 1), ("NOSCRIPT", 1), ("WRONGTYPE", 1)];
+        assert_eq!(counted, expected);
+        assert_eq!(stats.total_error_replies, 5);
+    }
+
+    #[test]
+    fn the_codes_tracked_are_bounded() {
+        let mut stats = Stats::default();
+        for i in 0..ERROR_CODES + 10 {
+            stats.count_error(format!("CODE{i} text").as_bytes());
+        }
+        stats.count_error(b"CODE0 again");
+        assert_eq!(stats.errors.len(), ERROR_CODES);
+        assert_eq!(stats.errors["CODE0"], 2);
+        assert_eq!(stats.total_error_replies, ERROR_CODES as u64 + 11);
+    }
 }

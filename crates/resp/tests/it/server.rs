@@ -372,3 +372,27 @@ fn client_kill_disconnects_idle_blocked_and_self_and_serves_the_killed_nothing()
     );
     assert_eq!(admin.read(), None);
 }
+
+#[test]
+fn info_errorstats_counts_error_replies_by_code_and_resetstat_clears_them() {
+    let server = TestServer::start(Config::default());
+    let mut conn = server.connect();
+    conn.call(&["SET", "s", "x"]);
+    conn.call(&["LPUSH", "s", "x"]);
+    conn.call(&["NOSUCHCOMMAND"]);
+    conn.call(&["EVALSHA", "0000000000000000000000000000000000000000", "0"]);
+    conn.call(&["MULTI"]);
+    conn.call(&["GET"]);
+    conn.call(&["EXEC"]);
+    let errorstats = |conn: &mut Conn| match conn.call(&["INFO", "errorstats"]) {
+        Frame::Bulk(text) => String::from_utf8_lossy(&text).into_owned(),
+        other => panic!("INFO is a bulk, not {other:?}"),
+    };
+    assert_eq!(
+        errorstats(&mut conn),
+        "# Errorstats\r\nerrorstat_ERR:count=2\r\nerrorstat_EXECABORT:count=1\r\n\
+         errorstat_NOSCRIPT:count=1\r\nerrorstat_WRONGTYPE:count=1\r\n"
+    );
+    assert_eq!(conn.call(&["CONFIG", "RESETSTAT"]), Frame::simple("OK"));
+    assert_eq!(errorstats(&mut conn), "# Errorstats\r\n");
+}

@@ -183,7 +183,7 @@ impl<'a> Ctx<'a> {
         match self.store.dbs[self.client.db].get::<T>(key, self.now) {
             Ok(value) => Ok(value),
             Err(WrongType) => {
-                self.store.stats.total_error_replies += 1;
+                self.store.stats.count_error(errors::WRONGTYPE.as_bytes());
                 self.out.error(errors::WRONGTYPE);
                 Err(())
             }
@@ -258,7 +258,7 @@ impl<'a> Ctx<'a> {
 
     /// Writes an error reply and counts it.
     pub(crate) fn error(&mut self, text: &str) {
-        self.store.stats.total_error_replies += 1;
+        self.store.stats.count_error(text.as_bytes());
         self.out.error(text);
     }
 

@@ -236,6 +236,13 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         let _ =
             write!(text, "# CPU\r\nused_cpu_sys:{system:.6}\r\nused_cpu_user:{user:.6}\r\n\r\n");
     }
+    if want("errorstats") {
+        text.push_str("# Errorstats\r\n");
+        for (code, count) in &store.stats.errors {
+            let _ = write!(text, "errorstat_{code}:count={count}\r\n");
+        }
+        text.push_str("\r\n");
+    }
     if want("keyspace") {
         text.push_str("# Keyspace\r\n");
         for (index, db) in store.dbs.iter().enumerate().filter(|(_, db)| db.len() > 0) {

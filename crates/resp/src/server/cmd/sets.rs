@@ -245,8 +245,7 @@ fn sources<'c>(ctx: &'c mut Ctx<'_>, keys: &[Bytes]) -> Result<Vec<Option<&'c Se
         wrong |= db.get::<Set>(key, now).is_err();
     }
     if wrong {
-        ctx.store.stats.total_error_replies += 1;
-        ctx.out.error(errors::WRONGTYPE);
+        ctx.wrong_type();
         return Err(());
     }
     let db = &ctx.store.dbs[ctx.client.db];

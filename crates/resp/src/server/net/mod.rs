@@ -362,8 +362,9 @@ fn run_batch(
             }
             Ok(None) => break,
             Err(e) => {
-                store.stats.total_error_replies += 1;
-                Reply::new(output, client.resp3).error(&format!("ERR {e}"));
+                let text = format!("ERR {e}");
+                store.stats.count_error(text.as_bytes());
+                Reply::new(output, client.resp3).error(&text);
                 after = After::Close;
                 break;
             }

@@ -119,14 +119,13 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
     }
     match result {
         Ok(reply) => {
-            if reply.first() == Some(&b'-') {
-                store.stats.total_error_replies += 1;
-            }
+            store.stats.count_if_error(&reply);
             out.encoded(&reply);
         }
         Err(e) => {
-            store.stats.total_error_replies += 1;
-            out.error(&format!("ERR Error running script {sha}, {e}"));
+            let text = format!("ERR Error running script {sha}, {e}");
+            store.stats.count_error(text.as_bytes());
+            out.error(&text);
         }
     }
     true
