@@ -138,9 +138,18 @@ fn bitcount(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         }
         _ => return ctx.error(errors::SYNTAX),
     };
-    let count =
-        range.map_or(0, |(first, last)| bits::count_ones(bytes(ctx, &args[1]), first, last));
+    let bytes = bytes(ctx, &args[1]);
+    let count = match range {
+        Some((first, last)) if within(bytes, last) => bits::count_ones(bytes, first, last),
+        _ => 0,
+    };
     ctx.out.int(count as i64);
+}
+
+/// Whether bit `last` lies within `bytes` (as a range from `bit_range` over the string just
+/// read does; checked rather than assumed, since an index past the end would panic).
+fn within(bytes: &[u8], last: u64) -> bool {
+    last / 8 < bytes.len() as u64
 }
 
 /// The bytes of the string at `key`, found a moment ago by the same command (so not counted
@@ -172,9 +181,9 @@ fn bitpos(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             let Some(start) = ctx.int_arg(&args[3]) else { return };
             let unit = if args.len() == 6 { in_bits(ctx, &args[5]) } else { Some(false) };
             let Some(unit) = unit else { return };
+            // Without an end there is no unit either: the range runs to the last byte.
             let end = match args.get(4) {
                 Some(end) => ctx.int_arg(end),
-                None if unit => Some(len as i64 * 8 + 7),
                 None => Some(len as i64 - 1),
             };
             let Some(end) = end else { return };
@@ -182,8 +191,11 @@ fn bitpos(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         }
         _ => return ctx.error(errors::SYNTAX),
     };
-    let Some((first, last)) = range else { return ctx.out.int(-1) };
-    let found = bits::first_position(bytes(ctx, &args[1]), first, last, bit == 1);
+    let bytes = bytes(ctx, &args[1]);
+    let Some((first, last)) = range.filter(|&(_, last)| within(bytes, last)) else {
+        return ctx.out.int(-1);
+    };
+    let found = bits::first_position(bytes, first, last, bit == 1);
     let position = match found {
         Some(position) => position as i64,
         None if bit == 0 && !end_given => last as i64 + 1,
