@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -51,6 +52,11 @@ pub(crate) struct Client {
     /// Set for a connection accepted while a script was busy: its entry in the client list
     /// (local and peer address) is added by its first batch that has the store.
     pub(crate) unlisted: Option<(SocketAddr, SocketAddr)>,
+    /// Set by the server to disconnect it (`CLIENT KILL`, the output buffer limit), shared
+    /// with its entry in the client list: a connection reads it before each batch, which
+    /// costs a load where finding its entry would cost a search of the list. It is written
+    /// and read with the store's lock held, so `Relaxed` loads and stores suffice.
+    pub(crate) killed: Arc<AtomicBool>,
     /// Wakes its connection (the same as in its `ClientInfo`).
     pub(crate) wake: Arc<Notify>,
 }
@@ -76,6 +82,7 @@ impl Client {
             skip_next_reply: false,
             skip_this_reply: false,
             unlisted: None,
+            killed: Arc::default(),
             wake,
         }
     }

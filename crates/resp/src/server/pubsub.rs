@@ -17,6 +17,7 @@
 //! disconnected ([`Store::kill`]) and its subscriptions are dropped at once.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::glob;
@@ -302,7 +303,7 @@ impl Store {
     pub(crate) fn kill(&mut self, id: u64) {
         self.unsubscribe_all(id);
         if let Some(info) = self.clients.get_mut(&id) {
-            info.killed = true;
+            info.killed.store(true, Ordering::Relaxed);
             info.outbox = Default::default();
             info.wake.notify_one();
         }

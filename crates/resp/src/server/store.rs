@@ -115,13 +115,19 @@ pub(crate) struct ClientInfo {
     pub(crate) wake: Arc<Notify>,
     /// The channels and patterns it subscribes to.
     pub(crate) subscriptions: Subscriptions,
-    /// Set when the server disconnects it (output buffer limit): its connection closes.
-    pub(crate) killed: bool,
+    /// Set when the server disconnects it (`CLIENT KILL`, the output buffer limit): its
+    /// connection closes. The connection holds the same flag.
+    pub(crate) killed: Arc<AtomicBool>,
 }
 
 impl ClientInfo {
     /// A client that just connected.
-    pub(crate) fn new(addr: SocketAddr, laddr: SocketAddr, wake: Arc<Notify>) -> ClientInfo {
+    pub(crate) fn new(
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        wake: Arc<Notify>,
+        killed: Arc<AtomicBool>,
+    ) -> ClientInfo {
         let now = Instant::now();
         ClientInfo {
             addr,
@@ -138,7 +144,7 @@ impl ClientInfo {
             soft_since: None,
             wake,
             subscriptions: Subscriptions::default(),
-            killed: false,
+            killed,
         }
     }
 }

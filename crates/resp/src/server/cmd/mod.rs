@@ -374,7 +374,7 @@ pub(crate) fn all_commands() -> impl Iterator<Item = &'static Command> {
     commands.into_iter()
 }
 
-/// How many slots [`SLOTS`] has: a power of two, about sixteen times the number of commands.
+/// How many slots [`SLOTS`] has: a power of two, about twenty times the number of commands.
 const SLOT_COUNT: usize = 4096;
 
 /// A direct-mapped front for [`TABLE`], which every command executed goes through: each

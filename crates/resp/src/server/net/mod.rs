@@ -223,7 +223,8 @@ fn client_listed(store: &mut Store, client: &mut Client) -> bool {
         store.stats.rejected_connections += 1;
         return false;
     }
-    store.clients.insert(client.id, ClientInfo::new(addr, laddr, Arc::clone(&client.wake)));
+    let info = ClientInfo::new(addr, laddr, Arc::clone(&client.wake), Arc::clone(&client.killed));
+    store.clients.insert(client.id, info);
     true
 }
 
@@ -325,9 +326,8 @@ fn run_batch(
     if client.subscriptions > 0 && !take_outbox(store, client.id, output) {
         return After::Close;
     }
-    if client.unlisted.is_none() && !store.clients.contains_key(&client.id) {
-        // Listed once and gone from the list: `CLIENT KILL` disconnected it while it was
-        // idle, and this is the first it hears of it.
+    if client.killed.load(Ordering::Relaxed) {
+        // `CLIENT KILL` disconnected it while it was idle: this is the first it hears of it.
         return After::Close;
     }
     if !client_listed(store, client) {
@@ -430,7 +430,7 @@ fn run_command(
 /// the client is gone or was disconnected by the server.
 fn take_outbox(store: &mut Store, id: u64, output: &mut BytesMut) -> bool {
     let Some(info) = store.clients.get_mut(&id) else { return false };
-    if info.killed {
+    if info.killed.load(Ordering::Relaxed) {
         return false;
     }
     if output.is_empty() {
@@ -467,7 +467,7 @@ async fn write_output(
             // New messages (taken after this write) or a disconnection.
             () = client.wake.notified() => {
                 let store = shared.lock_async().await;
-                if store.clients.get(&client.id).is_none_or(|info| info.killed) {
+                if store.clients.get(&client.id).is_none_or(|i| i.killed.load(Ordering::Relaxed)) {
                     return Ok(false);
                 }
             }
