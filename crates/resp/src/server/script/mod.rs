@@ -34,10 +34,15 @@ pub(crate) use watch::{Kill, ScriptWatch};
 /// Lua error (`not enough memory`) that ends the script, not the server.
 pub(crate) const MEMORY_LIMIT: usize = 1 << 30;
 
-/// The bodies of the scripts seen by `EVAL` and `SCRIPT LOAD`, by SHA-1, for `EVALSHA`.
+/// The bodies of the scripts seen by `EVAL` and `SCRIPT LOAD`, by SHA-1, for `EVALSHA`; and
+/// the bytecode each compiled to, so that a script is parsed once, not at every call.
 #[derive(Debug, Default)]
 pub(crate) struct ScriptCache {
     bodies: HashMap<String, Bytes>,
+    /// Lua 5.1 bytecode by the SHA-1 of the body it was compiled from, here, by this
+    /// process's own compiler (`string.dump` of its function). Never anything a client sent:
+    /// Lua does not verify bytecode, and a crafted chunk could crash the VM.
+    compiled: HashMap<String, Vec<u8>>,
 }
 
 impl ScriptCache {
@@ -59,9 +64,20 @@ impl ScriptCache {
             .is_ok_and(|sha| self.bodies.contains_key(&sha.to_ascii_lowercase()))
     }
 
+    /// The bytecode the body with SHA-1 `sha` compiled to, if it has been compiled.
+    pub(crate) fn compiled(&self, sha: &str) -> Option<&[u8]> {
+        self.compiled.get(sha).map(Vec::as_slice)
+    }
+
+    /// Remembers what the body with SHA-1 `sha` compiled to.
+    pub(crate) fn remember_compiled(&mut self, sha: String, bytecode: Vec<u8>) {
+        self.compiled.insert(sha, bytecode);
+    }
+
     /// `SCRIPT FLUSH`.
     pub(crate) fn clear(&mut self) {
         self.bodies.clear();
+        self.compiled.clear();
     }
 }
 

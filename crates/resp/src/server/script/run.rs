@@ -8,7 +8,7 @@
 //! about 50 µs, more than Redis spends on a whole short `EVAL` (see the README).
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -69,14 +69,20 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
             return true;
         }
     };
-    let function = match compile(&lua, body) {
+    let sha = sha1_hex(script.body);
+    let function = match ctx.store.scripts.compiled(&sha) {
+        Some(bytecode) => load_compiled(&lua, bytecode),
+        None => compile(&lua, body).inspect(|function| {
+            ctx.store.scripts.remember_compiled(sha.clone(), function.dump(false));
+        }),
+    };
+    let function = match function {
         Ok(function) => function,
         Err(CompileError(text)) => {
             ctx.error(&text);
             return false;
         }
     };
-    let sha = sha1_hex(script.body);
     let limit = u64::try_from(ctx.store.config.get_int("lua-time-limit")).unwrap_or(0);
     let lockless = Arc::clone(&ctx.store.lockless);
     let Ctx { store, client, out, now } = ctx;
@@ -164,6 +170,22 @@ fn compile(lua: &Lua, body: &[u8]) -> Result<Function, CompileError> {
         CompileError(format!("ERR Error compiling script (new function): {message}"))
     })
 }
+
+/// Loads bytecode that `compile` produced in this process (see `ScriptCache`), with its
+/// debug information, so that errors name the same lines as the source would.
+fn load_compiled(lua: &Lua, bytecode: &[u8]) -> Result<Function, CompileError> {
+    lua.load(bytecode)
+        .set_mode(ChunkMode::Binary)
+        .into_function()
+        .map_err(|e| CompileError(format!("ERR Error compiling script (new function): {e}")))
+}
+
+/// `GUARDS` compiled once, by a state of its own, for every script's state to load.
+static GUARDS_COMPILED: LazyLock<Result<Vec<u8>, String>> = LazyLock::new(|| {
+    let lua = Lua::new_with(StdLib::NONE, LuaOptions::new()).map_err(|e| e.to_string())?;
+    let guards = lua.load(GUARDS).set_name("=guards").set_mode(ChunkMode::Text);
+    guards.into_function().map(|function| function.dump(false)).map_err(|e| e.to_string())
+});
 
 /// Flags a `#!lua flags=...` first line can set.
 #[derive(Clone, Copy, Debug, Default)]
@@ -290,11 +312,9 @@ fn install(
     let as_table = lua.create_function(|lua, raised: Value| as_error_table(lua, raised))?;
     let as_text = lua.create_function(|lua, raised: Value| as_error_text(lua, raised))?;
     // The untouched `xpcall`, to run the script with: not reachable from the script.
-    let xpcall: Function = lua
-        .load(GUARDS)
-        .set_name("=guards")
-        .set_mode(ChunkMode::Text)
-        .call((killed, as_table, as_text))?;
+    let guards = GUARDS_COMPILED.as_ref().map_err(|e| mlua::Error::runtime(e.clone()))?;
+    let xpcall: Function =
+        lua.load(&guards[..]).set_mode(ChunkMode::Binary).call((killed, as_table, as_text))?;
     let started = Instant::now();
     let limit = Duration::from_millis(limit_ms);
     if limit_ms > 0 {
