@@ -43,7 +43,13 @@ pub(crate) struct ScriptCache {
     /// process's own compiler (`string.dump` of its function). Never anything a client sent:
     /// Lua does not verify bytecode, and a crafted chunk could crash the VM.
     compiled: HashMap<String, Vec<u8>>,
+    /// The bytes held in `compiled`, at most [`COMPILED_BYTES`].
+    compiled_bytes: usize,
 }
+
+/// The most bytecode kept: past it, everything compiled is dropped and compiled again as the
+/// scripts come back. (The bodies themselves stay until `SCRIPT FLUSH`, as in Redis 7.0.)
+const COMPILED_BYTES: usize = 64 << 20;
 
 impl ScriptCache {
     /// The body whose SHA-1 is `sha` (40 hex digits, any case).
@@ -71,13 +77,21 @@ impl ScriptCache {
 
     /// Remembers what the body with SHA-1 `sha` compiled to.
     pub(crate) fn remember_compiled(&mut self, sha: String, bytecode: Vec<u8>) {
-        self.compiled.insert(sha, bytecode);
+        if self.compiled_bytes + bytecode.len() > COMPILED_BYTES {
+            self.compiled.clear();
+            self.compiled_bytes = 0;
+        }
+        self.compiled_bytes += bytecode.len();
+        if let Some(old) = self.compiled.insert(sha, bytecode) {
+            self.compiled_bytes -= old.len();
+        }
     }
 
     /// `SCRIPT FLUSH`.
     pub(crate) fn clear(&mut self) {
         self.bodies.clear();
         self.compiled.clear();
+        self.compiled_bytes = 0;
     }
 }
 
@@ -89,7 +103,21 @@ pub(crate) fn sha1_hex(data: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::sha1_hex;
+    use super::{COMPILED_BYTES, ScriptCache, sha1_hex};
+
+    #[test]
+    fn the_bytecode_kept_is_bounded() {
+        let mut cache = ScriptCache::default();
+        let chunk = COMPILED_BYTES / 4 + 1;
+        for i in 0..4 {
+            cache.remember_compiled(format!("sha{i}"), vec![0; chunk]);
+        }
+        // The fourth would have passed the bound: the first three were dropped for it.
+        assert!(cache.compiled("sha0").is_none() && cache.compiled("sha3").is_some());
+        assert!(cache.compiled_bytes <= COMPILED_BYTES);
+        cache.remember_compiled("sha3".into(), vec![0; 10]);
+        assert_eq!(cache.compiled_bytes, 10);
+    }
 
     #[test]
     fn sha1_of_the_empty_string_and_a_script() {
