@@ -4,10 +4,11 @@
 //! that commands collide on the same keys, meet the wrong type, and step on edge values
 //! (negative indexes, counts, `inf` scores, numbers that are not numbers).
 //!
-//! Runs only when `BYO_REDIS_SERVER` names a `redis-server` binary (CI sets it). Commands
-//! whose replies are unordered or random (`SMEMBERS`, `HGETALL`, `SPOP` but for a count of 0, `SORT
-//! ... BY nosort` of a set) or that report the server's own encodings are left out, and so are
-//! times to live short enough to run out during a case. Besides the everyday forms, the
+//! Runs only when `BYO_REDIS_SERVER` names a `redis-server` binary (CI sets it). Replies in
+//! hash-table order (`SMEMBERS`, `HGETALL`, `KEYS`, a random draw as large as the whole
+//! collection) are compared sorted, in `EXEC`'s reply too; random draws of part of a
+//! collection, `SORT ... BY nosort` of a set and what reports the server's own encodings are
+//! left out, and so are times to live short enough to run out during a case. Besides the everyday forms, the
 //! templates hold the edge forms: conflicting options, counts of zero and below, integer
 //! overflow, offsets past the 512 MB limit.
 
@@ -274,6 +275,20 @@ const TEMPLATES: &[&str] = &[
     "BITFIELD K OVERFLOW",
     "BITFIELD_RO K GET B O GET B O",
     "BITFIELD_RO K SET B O N",
+    "~ SMEMBERS K",
+    "~ SINTER K K",
+    "~ SUNION K K K",
+    "~ SDIFF K K",
+    "~ SRANDMEMBER K 100",
+    "~ SPOP K 100",
+    "~ HKEYS K",
+    "~ HVALS K",
+    "~~ HGETALL K",
+    "~~ HRANDFIELD K 100 WITHVALUES",
+    "~ ZRANDMEMBER K 100",
+    "~ KEYS *",
+    "~ SINTER K K K",
+    "~ SDIFF K K K",
 ];
 
 fn pool(kind: char) -> &'static [&'static str] {
@@ -341,10 +356,89 @@ fn replies(conn: &mut Conn, protocol: &str, commands: &[Vec<String>]) -> Vec<Fra
     assert_eq!(conn.call(&["SELECT", "0"]), Frame::Simple("OK".into()));
     assert!(matches!(conn.call(&["HELLO", protocol]), Frame::Map(_) | Frame::Array(_)));
     assert_eq!(conn.call(&["FLUSHALL"]), Frame::Simple("OK".into()));
+    // The marks of the commands queued by an open `MULTI`, to sort their replies in `EXEC`'s.
+    let mut queued: Option<Vec<Order>> = None;
     commands
         .iter()
-        .map(|command| conn.call(&command.iter().map(String::as_str).collect::<Vec<_>>()))
+        .map(|command| {
+            let (order, words) = Order::of(command);
+            let reply = conn.call(&words.iter().map(String::as_str).collect::<Vec<_>>());
+            let name = words[0].to_ascii_uppercase();
+            match (&mut queued, name.as_str(), reply) {
+                (None, "MULTI", reply @ Frame::Simple(_)) => {
+                    queued = Some(Vec::new());
+                    reply
+                }
+                (Some(marks), _, reply) if reply == Frame::simple("QUEUED") => {
+                    marks.push(order);
+                    reply
+                }
+                (Some(marks), "EXEC", Frame::Array(replies)) if replies.len() == marks.len() => {
+                    let sorted = replies.into_iter().zip(marks.iter()).map(|(r, o)| o.apply(r));
+                    let reply = Frame::Array(sorted.collect());
+                    queued = None;
+                    reply
+                }
+                (Some(_), "EXEC" | "DISCARD", reply) => {
+                    queued = None;
+                    reply
+                }
+                (_, _, reply) => order.apply(reply),
+            }
+        })
         .collect()
+}
+
+/// How a reply in hash-table order is compared: templates marked `~` reply with a
+/// collection whose order Redis leaves unspecified (and which differs here), `~~` with
+/// field-value pairs; their elements (pairs) are sorted before the comparison.
+#[derive(Clone, Copy, PartialEq)]
+enum Order {
+    Kept,
+    Elements,
+    Pairs,
+}
+
+impl Order {
+    /// The mark of `command` and the command without it.
+    fn of(command: &[String]) -> (Order, &[String]) {
+        match command.first().map(String::as_str) {
+            Some("~") => (Order::Elements, &command[1..]),
+            Some("~~") => (Order::Pairs, &command[1..]),
+            _ => (Order::Kept, command),
+        }
+    }
+
+    fn apply(self, reply: Frame) -> Frame {
+        let key = |frame: &Frame| format!("{frame:?}");
+        match (self, reply) {
+            (Order::Elements, Frame::Array(mut items)) => {
+                items.sort_by_key(key);
+                Frame::Array(items)
+            }
+            (Order::Elements, Frame::Set(mut items)) => {
+                items.sort_by_key(key);
+                Frame::Set(items)
+            }
+            (Order::Pairs, Frame::Map(mut pairs)) => {
+                pairs.sort_by_key(|(k, _)| key(k));
+                Frame::Map(pairs)
+            }
+            // RESP3 gives pairs as two-element arrays.
+            (Order::Pairs, Frame::Array(mut items))
+                if items.iter().all(|item| matches!(item, Frame::Array(_))) =>
+            {
+                items.sort_by_key(key);
+                Frame::Array(items)
+            }
+            (Order::Pairs, Frame::Array(items)) => {
+                let mut pairs: Vec<Vec<Frame>> = items.chunks(2).map(<[Frame]>::to_vec).collect();
+                pairs.sort_by_key(|pair| pair.first().map(key));
+                Frame::Array(pairs.concat())
+            }
+            (_, reply) => reply,
+        }
+    }
 }
 
 fn show(commands: &[Vec<String>]) -> String {
