@@ -90,6 +90,7 @@ const NOT_IN_SCRIPTS: &[&str] = &[
     "punsubscribe",
     "quit",
     "reset",
+    "role",
     "save",
     "script|exists",
     "script|flush",

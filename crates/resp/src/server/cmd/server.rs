@@ -15,6 +15,8 @@ use crate::server::store::unix_ms;
 pub(super) const COMMANDS: &[Command] = &[
     command("info", -1, LOADING | STALE, (0, 0, 0), "@slow @dangerous", info),
     command("time", 1, FAST | LOADING | STALE, (0, 0, 0), "@fast", time),
+    command("role", 1, FAST | LOADING | STALE, (0, 0, 0), "@admin @fast @dangerous", role),
+    command("lastsave", 1, FAST | LOADING | STALE, (0, 0, 0), "@admin @fast @dangerous", lastsave),
     command("bgrewriteaof", 1, ADMIN, (0, 0, 0), "@admin @slow @dangerous", bgrewriteaof),
     command(
         "shutdown",
@@ -280,6 +282,22 @@ fn cpu_seconds() -> (f64, f64) {
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
     // After the name: state is field 0, utime field 11, stime field 12.
     (ticks(11), ticks(12))
+}
+
+/// `ROLE`: a master without replicas, at replication offset 0 (there is no replication
+/// here), which is what clients that look for the master (Sentinel-aware ones) ask.
+fn role(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    ctx.out.array_len(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array_len(0);
+}
+
+/// `LASTSAVE`: the Unix time of the last snapshot, which here is when the server started
+/// (Redis sets it at start too, and no snapshot is ever written here).
+fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    let started = unix_ms() / 1000 - ctx.store.started.elapsed().as_secs() as i64;
+    ctx.out.int(started);
 }
 
 fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
