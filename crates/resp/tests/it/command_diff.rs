@@ -289,6 +289,7 @@ const TEMPLATES: &[&str] = &[
     "~ KEYS *",
     "~ SINTER K K K",
     "~ SDIFF K K K",
+    "ROLE",
 ];
 
 fn pool(kind: char) -> &'static [&'static str] {
