@@ -75,8 +75,12 @@ impl ScriptCache {
         self.compiled.get(sha).map(Vec::as_slice)
     }
 
-    /// Remembers what the body with SHA-1 `sha` compiled to.
+    /// Remembers what the body with SHA-1 `sha` compiled to (unless that alone is past the
+    /// bound: such a script is compiled at every call).
     pub(crate) fn remember_compiled(&mut self, sha: String, bytecode: Vec<u8>) {
+        if bytecode.len() > COMPILED_BYTES {
+            return;
+        }
         if self.compiled_bytes + bytecode.len() > COMPILED_BYTES {
             self.compiled.clear();
             self.compiled_bytes = 0;
@@ -117,6 +121,8 @@ mod tests {
         assert!(cache.compiled_bytes <= COMPILED_BYTES);
         cache.remember_compiled("sha3".into(), vec![0; 10]);
         assert_eq!(cache.compiled_bytes, 10);
+        cache.remember_compiled("huge".into(), vec![0; COMPILED_BYTES + 1]);
+        assert!(cache.compiled("huge").is_none() && cache.compiled("sha3").is_some());
     }
 
     #[test]
