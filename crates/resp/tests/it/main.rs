@@ -14,6 +14,8 @@ mod decode;
 mod fastpath;
 #[cfg(feature = "server")]
 mod glob_diff;
+#[cfg(feature = "server")]
+mod hostile;
 mod kit;
 #[cfg(feature = "server")]
 mod protocol_diff;
