@@ -7,7 +7,7 @@
 //! Left out are the commands that would stop the test rather than the server: those that
 //! block (`BLPOP`, `XREAD`, `WAIT`, ...), close or reset the connection, silence or queue its
 //! replies (`CLIENT`, `MULTI`, `SUBSCRIBE`), or change what the next case may do (`CONFIG`,
-//! `AUTH`, `SHUTDOWN`, `DEBUG`).
+//! `AUTH`, `SHUTDOWN`, `DEBUG`). Half the cases speak RESP3, whose replies take other shapes.
 
 use byo_resp::Frame;
 use byo_resp::server::Config;
@@ -133,11 +133,15 @@ const WORDS: &[&str] = &[
     "\u{0}\u{ff}",
 ];
 
-/// One case: commands (an index into the command list, and words for arguments).
-fn case() -> impl Strategy<Value = Vec<(usize, Vec<usize>, Option<Vec<u8>>)>> {
+/// One command: an index into the command list, indexes into `WORDS` for its arguments, and
+/// now and then a few random bytes as the last one.
+type Call = (usize, Vec<usize>, Option<Vec<u8>>);
+
+/// One case: RESP3 or not, and its commands.
+fn case() -> impl Strategy<Value = (bool, Vec<Call>)> {
     let args = prop::collection::vec(0..WORDS.len(), 0..8);
     let raw = prop::option::weighted(0.1, prop::collection::vec(any::<u8>(), 0..12));
-    prop::collection::vec((any::<usize>(), args, raw), 1..7)
+    (any::<bool>(), prop::collection::vec((any::<usize>(), args, raw), 1..7))
 }
 
 /// Every key type under its own name, in database 0.
@@ -176,10 +180,13 @@ fn every_command_answers_hostile_arguments_and_the_server_goes_on() {
     let conn = std::cell::RefCell::new(conn);
     let cases = std::env::var("BYO_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
     let mut runner = TestRunner::new(RunnerConfig { cases, ..RunnerConfig::default() });
-    let result = runner.run(&case(), |commands| {
+    let result = runner.run(&case(), |(resp3, commands)| {
         let mut conn = conn.borrow_mut();
         // A fresh connection: nothing left in flight by a case that failed.
         conn.reconnect();
+        if resp3 {
+            conn.call(&["HELLO", "3"]);
+        }
         populate(&mut conn);
         for (command, args, raw) in &commands {
             let mut parts: Vec<Vec<u8>> = vec![names[command % names.len()].clone().into_bytes()];
