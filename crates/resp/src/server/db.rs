@@ -262,9 +262,7 @@ impl Db {
     /// Removes every key.
     pub(crate) fn clear(&mut self) {
         // Watched keys that exist are modified by the flush; absent ones are not.
-        let present: Vec<Str> =
-            self.watched.keys().filter(|k| self.keys.contains_key(k.as_bytes())).cloned().collect();
-        present.iter().for_each(|key| self.touch(key.as_bytes()));
+        self.touch_watched_present(None);
         self.dirty += 1;
         let streams: Vec<Str> = self
             .blocking
@@ -290,18 +288,16 @@ impl Db {
     ) -> Result<(R, bool), WrongType> {
         let created = self.get::<Str>(key, now)?.is_none();
         if created {
-            self.signal_ready(key);
-            self.notify(notify::NEW, "new", key);
-            self.keys.insert_new(Str::new(key), Value::Str(Str::Growable(Box::default())));
+            // `add` counts the creation as the change.
+            self.add(key, Value::Str(Str::Growable(Box::default())));
         }
         // The key holds a string: it was just checked or created.
         let Some(Value::Str(s)) = self.keys.get_mut(key) else { return Err(WrongType) };
         let (result, changed) = change(s.make_growable());
-        let changed = changed || created;
-        if changed {
+        if changed && !created {
             self.touch(key);
         }
-        Ok((result, changed))
+        Ok((result, changed || created))
     }
 
     /// `SWAPDB`: `self` and `other` trade their keys and expiry times. What belongs to the
@@ -309,8 +305,8 @@ impl Db {
     /// keyspace events. So a watched key that exists on either side before the swap counts as
     /// modified, and a client blocked on a key that the swap brings in is served.
     pub(crate) fn swap_contents(&mut self, other: &mut Db) {
-        self.touch_watched_in(other);
-        other.touch_watched_in(self);
+        self.touch_watched_present(Some(other));
+        other.touch_watched_present(Some(self));
         std::mem::swap(&mut self.keys, &mut other.keys);
         std::mem::swap(&mut self.expires, &mut other.expires);
         for db in [self, other] {
@@ -325,14 +321,13 @@ impl Db {
         }
     }
 
-    /// Counts a change of every key watched here that exists here or in `other`.
-    fn touch_watched_in(&mut self, other: &Db) {
+    /// Counts a change of every key watched here that exists here (or in `other`).
+    fn touch_watched_present(&mut self, other: Option<&Db>) {
+        let exists = |db: &Db, key: &Str| db.keys.contains_key(key.as_bytes());
         let present: Vec<Str> = self
             .watched
             .keys()
-            .filter(|k| {
-                self.keys.contains_key(k.as_bytes()) || other.keys.contains_key(k.as_bytes())
-            })
+            .filter(|k| exists(self, k) || other.is_some_and(|other| exists(other, k)))
             .cloned()
             .collect();
         present.iter().for_each(|key| self.touch(key.as_bytes()));
