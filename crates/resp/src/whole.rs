@@ -116,9 +116,8 @@ pub(crate) fn split_whole<T: Clone>(
     bytes_of: fn(&mut T) -> Option<&mut Bytes>,
 ) -> Vec<T> {
     let whole = wrap(buf.split_to(len).freeze());
-    let Some(clones) = args.len().checked_sub(1) else { return Vec::new() };
+    let Some(mut clones) = args.len().checked_sub(1) else { return Vec::new() };
     let mut payloads = Vec::with_capacity(args.len());
-    let mut clones = clones;
     while clones >= 2 {
         let first = whole.clone();
         let second = whole.clone();

@@ -220,23 +220,25 @@ fn bitop(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if not && args.len() != 4 {
         return ctx.error("ERR BITOP NOT must be called with a single source key.");
     }
-    let mut sources: Vec<Vec<u8>> = Vec::with_capacity(args.len() - 3);
-    for key in &args[3..] {
-        match ctx.read_string(key) {
-            Ok(s) => sources.push(s.map_or_else(Vec::new, |s| s.as_bytes().to_vec())),
-            Err(_) => return ctx.wrong_type(),
+    // Each source is folded into the result as it is read. A byte past the end of every
+    // source so far is 0 in all of them, and AND, OR and XOR of zeros are 0: growing the
+    // result with zeros keeps it right.
+    let mut result: Vec<u8> = Vec::new();
+    for (i, key) in args[3..].iter().enumerate() {
+        let Ok(source) = ctx.read_string(key) else { return ctx.wrong_type() };
+        let source = source.map_or(&[][..], Str::as_bytes);
+        if result.len() < source.len() {
+            result.resize(source.len(), 0);
+        }
+        for (j, byte) in result.iter_mut().enumerate() {
+            let other = source.get(j).copied().unwrap_or(0);
+            *byte = if i == 0 { other } else { combine(*byte, other) };
         }
     }
-    let len = sources.iter().map(Vec::len).max().unwrap_or(0);
-    let byte = |source: &Vec<u8>, i: usize| source.get(i).copied().unwrap_or(0);
-    let result: Vec<u8> = (0..len)
-        .map(|i| {
-            let mut sources = sources.iter().map(|source| byte(source, i));
-            let first = sources.next().unwrap_or(0);
-            let combined = sources.fold(first, combine);
-            if not { !combined } else { combined }
-        })
-        .collect();
+    if not {
+        result.iter_mut().for_each(|byte| *byte = !*byte);
+    }
+    let len = result.len();
     let target = &args[2];
     if result.is_empty() {
         if ctx.db().remove(target).is_some() {
@@ -277,8 +279,8 @@ fn field_type(ctx: &mut Ctx<'_>, arg: &[u8]) -> Option<(bool, u32)> {
     };
     let width = parse_int(arg.get(1..).unwrap_or_default());
     match (signed, width) {
-        (Some(true), Some(w @ 1..=64)) | (Some(false), Some(w @ 1..=63)) => {
-            Some((signed == Some(true), w as u32))
+        (Some(signed), Some(width)) if (1..=if signed { 64 } else { 63 }).contains(&width) => {
+            Some((signed, width as u32))
         }
         _ => {
             ctx.error(
