@@ -298,9 +298,11 @@ impl Store {
         mine
     }
 
-    /// Disconnects client `id` (over its output limit): its subscriptions go now, its
-    /// connection closes when it wakes.
+    /// Disconnects client `id` (over its output limit, or by `CLIENT KILL`): its
+    /// subscriptions and its blocking pop go now, so nothing more is sent or served to it,
+    /// and its connection closes when it wakes.
     pub(crate) fn kill(&mut self, id: u64) {
+        super::blocking::unblock(self, id);
         self.unsubscribe_all(id);
         if let Some(info) = self.clients.get_mut(&id) {
             info.killed.store(true, Ordering::Relaxed);

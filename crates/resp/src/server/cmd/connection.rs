@@ -332,7 +332,6 @@ fn client_kill(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         } else {
             // Off the client list at once, as in Redis. A subscribed or blocked connection
             // is woken and closes now; an idle one closes when it next sends a command.
-            blocking::unblock(ctx.store, id);
             ctx.store.kill(id);
             ctx.store.clients.remove(&id);
         }
