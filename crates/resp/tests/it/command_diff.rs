@@ -15,7 +15,7 @@
 use byo_resp::Frame;
 use proptest::prelude::*;
 
-use crate::real_redis::differential;
+use crate::real_redis::{differential, show_commands};
 use crate::server::Conn;
 
 /// Each word stands for a draw from a pool: `K` a key, `V` a value, `N` an integer, `F` a
@@ -442,17 +442,12 @@ impl Order {
     }
 }
 
-fn show(commands: &[Vec<String>]) -> String {
-    let shown: Vec<String> = commands.iter().map(|c| c.join(" ")).collect();
-    format!("commands:\n{}", shown.join("\n"))
-}
-
 #[test]
 fn random_commands_reply_as_redis_does() {
     differential(
         prop::collection::vec(command(), 1..12),
         |conn, c| replies(conn, "2", c),
-        |c| show(c),
+        |c| show_commands(c),
     );
 }
 
@@ -462,6 +457,6 @@ fn random_commands_reply_as_redis_does_in_resp3() {
     differential(
         prop::collection::vec(command(), 1..12),
         |conn, c| replies(conn, "3", c),
-        |c| show(c),
+        |c| show_commands(c),
     );
 }

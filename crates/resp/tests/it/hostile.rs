@@ -14,6 +14,7 @@ use byo_resp::server::Config;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 
+use crate::real_redis::cases;
 use crate::server::{Conn, TestServer};
 
 const LEFT_OUT: &[&str] = &[
@@ -178,8 +179,7 @@ fn every_command_answers_hostile_arguments_and_the_server_goes_on() {
         .collect();
     assert!(names.len() > 150, "COMMAND listed only {} commands", names.len());
     let conn = std::cell::RefCell::new(conn);
-    let cases = std::env::var("BYO_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
-    let mut runner = TestRunner::new(RunnerConfig { cases, ..RunnerConfig::default() });
+    let mut runner = TestRunner::new(RunnerConfig { cases: cases(256), ..RunnerConfig::default() });
     let result = runner.run(&case(), |(resp3, commands)| {
         let mut conn = conn.borrow_mut();
         // A fresh connection: nothing left in flight by a case that failed.

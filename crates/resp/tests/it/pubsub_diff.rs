@@ -9,7 +9,7 @@
 use byo_resp::Frame;
 use proptest::prelude::*;
 
-use crate::real_redis::differential;
+use crate::real_redis::{differential, show_commands};
 use crate::server::Conn;
 
 /// `H` stands for a channel, `P` for a pattern, `V` for a message.
@@ -136,17 +136,12 @@ fn sort_pattern_messages(frames: &mut [Frame]) {
     }
 }
 
-fn show(commands: &[Vec<String>]) -> String {
-    let shown: Vec<String> = commands.iter().map(|c| format!("{c:?}")).collect();
-    format!("commands:\n{}", shown.join("\n"))
-}
-
 #[test]
 fn pubsub_sequences_behave_as_in_redis() {
     differential(
         prop::collection::vec(command(), 1..10),
         |conn, c| frames(conn, "2", c),
-        |c| show(c),
+        |c| show_commands(c),
     );
 }
 
@@ -155,6 +150,6 @@ fn pubsub_sequences_behave_as_in_redis_in_resp3() {
     differential(
         prop::collection::vec(command(), 1..10),
         |conn, c| frames(conn, "3", c),
-        |c| show(c),
+        |c| show_commands(c),
     );
 }

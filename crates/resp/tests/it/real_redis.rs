@@ -27,7 +27,7 @@ pub(crate) fn differential<S: Strategy>(
     // The runner's closure is `Fn`; the two connections are used by one case at a time.
     let theirs = RefCell::new(theirs);
     let mine = RefCell::new(ours.connect());
-    let mut runner = TestRunner::new(RunnerConfig { cases: cases(), ..RunnerConfig::default() });
+    let mut runner = TestRunner::new(RunnerConfig { cases: cases(512), ..RunnerConfig::default() });
     let result = runner.run(&strategy, |case| {
         let expected = outcome(&mut theirs.borrow_mut(), &case);
         let got = outcome(&mut mine.borrow_mut(), &case);
@@ -39,9 +39,16 @@ pub(crate) fn differential<S: Strategy>(
     }
 }
 
-/// How many random cases a differential test runs.
-fn cases() -> u32 {
-    std::env::var("BYO_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+/// How many random cases a test against a server runs: `BYO_DIFF_CASES`, or `default`.
+pub(crate) fn cases(default: u32) -> u32 {
+    std::env::var("BYO_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A failing sequence of commands, one per line, each word quoted (so that an empty word
+/// shows).
+pub(crate) fn show_commands(commands: &[Vec<String>]) -> String {
+    let shown: Vec<String> = commands.iter().map(|c| format!("{c:?}")).collect();
+    format!("commands:\n{}", shown.join("\n"))
 }
 
 /// A `redis-server` on a free port, killed when dropped.
