@@ -10,7 +10,7 @@ use super::{
 };
 use crate::server::client::Client;
 use crate::server::reply::Reply;
-use crate::server::script::{CompileError, Kill, Script, check_compiles, run_script};
+use crate::server::script::{CompileError, Kill, Script, check_compiles, run_script, sha1_hex};
 use crate::server::store::{Lockless, Store};
 
 pub(super) const COMMANDS: &[Command] = &[
@@ -160,19 +160,21 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool
     if numkeys < 0 {
         return ctx.error("ERR Number of keys can't be negative");
     }
-    let body = if by_sha {
+    // The body and its SHA-1, hashed once per call.
+    let (body, sha) = if by_sha {
         match ctx.store.scripts.get(&args[1]) {
-            Some(body) => body,
+            // Found, so 40 hex digits: lower case is the SHA-1 as the cache writes it.
+            Some(body) => (body, String::from_utf8_lossy(&args[1]).to_ascii_lowercase()),
             None => return ctx.error("NOSCRIPT No matching script. Please use EVAL."),
         }
     } else {
-        args[1].clone()
+        (args[1].clone(), sha1_hex(&args[1]))
     };
     let (keys, argv) = args[3..].split_at(numkeys as usize);
-    let script = Script { body: &body, keys, argv, read_only };
+    let script = Script { body: &body, sha: &sha, keys, argv, read_only };
     // Cached once it compiles, as Redis does, so that EVALSHA finds it.
     if run_script(ctx, script) && !by_sha {
-        ctx.store.scripts.insert(body);
+        ctx.store.scripts.insert_hashed(sha, body);
     }
 }
 

@@ -61,8 +61,13 @@ impl ScriptCache {
     /// Remembers `body`; returns its SHA-1.
     pub(crate) fn insert(&mut self, body: Bytes) -> String {
         let sha = sha1_hex(&body);
-        self.bodies.entry(sha.clone()).or_insert(body);
+        self.insert_hashed(sha.clone(), body);
         sha
+    }
+
+    /// Remembers `body`, whose SHA-1 the caller has computed already.
+    pub(crate) fn insert_hashed(&mut self, sha: String, body: Bytes) {
+        self.bodies.entry(sha).or_insert(body);
     }
 
     pub(crate) fn contains(&self, sha: &[u8]) -> bool {

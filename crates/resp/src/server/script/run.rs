@@ -36,6 +36,8 @@ const HOOK_EVERY: u32 = 100_000;
 pub(crate) struct Script<'a> {
     /// The body, shebang line included.
     pub(crate) body: &'a [u8],
+    /// The body's SHA-1, in lower-case hex.
+    pub(crate) sha: &'a str,
     pub(crate) keys: &'a [Bytes],
     pub(crate) argv: &'a [Bytes],
     /// `EVAL_RO`, `EVALSHA_RO`: write commands are refused.
@@ -71,11 +73,11 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
             return true;
         }
     };
-    let sha = sha1_hex(script.body);
-    let function = match ctx.store.scripts.compiled(&sha) {
+    let sha = script.sha;
+    let function = match ctx.store.scripts.compiled(sha) {
         Some(bytecode) => load_compiled(&lua, bytecode),
         None => compile(&lua, body).inspect(|function| {
-            ctx.store.scripts.remember_compiled(sha.clone(), function.dump(false));
+            ctx.store.scripts.remember_compiled(sha.to_owned(), function.dump(false));
         }),
     };
     let function = match function {
@@ -116,7 +118,7 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
         if ok {
             lua_to_reply(&value, &mut writer);
         } else {
-            writer.error(&failure_text(&value, &sha));
+            writer.error(&failure_text(&value, sha));
         }
         Ok(reply)
     });
