@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The codec bench's 16 pipelined SETs, run again and again, by hand (not in CI):
+# One case of the codec bench's decoding, run again and again, by hand (not in CI):
 #
-#   crates/resp/scripts/codec-ratios.sh [runs]
+#   crates/resp/scripts/codec-ratios.sh [runs] [case]
 #
-# One criterion run of `decode/.*/16-sets` gives byo-resp's `Decoder`, its `RequestParser` and
+# `case` is 16-sets (the default), bulk-1MiB or nested-64. One criterion run of
+# `decode/.*/<case>` gives byo-resp's `Decoder` (and, for 16-sets, its `RequestParser`) and
 # resp-rs a few seconds each, one after the other. On a shared machine whose cores change
 # speed for seconds at a time, the ratio of one such run depends on which of them a slow
-# spell fell on. This script builds the bench once, runs that group `runs` times (default 9)
-# pinned to one core, and prints each run's ratios to resp-rs and their medians, which is
-# the figure the README's table gives (goal: the `Decoder` at most 0.5x resp-rs's time).
+# spell fell on. This script builds the bench once, runs that case `runs` times (default 9)
+# pinned to one core, and prints each run's ratios to resp-rs and their medians, which are
+# the figures the README's table gives (goal: the `Decoder` at most 0.5x resp-rs's time).
 set -euo pipefail
 RUNS=${1:-9}
+CASE=${2:-16-sets}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 BENCH=$(cargo bench --manifest-path "$ROOT/Cargo.toml" -p byo-resp --bench codec --no-run \
   --message-format=json 2>/dev/null |
@@ -21,22 +23,27 @@ for line in sys.stdin:
         print(m["executable"])')
 # criterion prints "<id>  time: [low estimate high]"; the id is sometimes on a line of its own.
 run_once() {
-  taskset -c "${CORE:-1}" "$BENCH" --bench 'decode/.*/16-sets' --warm-up-time 1 \
+  taskset -c "${CORE:-1}" "$BENCH" --bench "decode/.*/$CASE" --warm-up-time 1 \
     --measurement-time 3 --noplot --discard-baseline 2>/dev/null |
-    awk '/^decode\// { id = $0; sub(/ +time:.*/, "", id) }
+    awk -v c="$CASE" '/^decode\// { id = $0; sub(/ +time:.*/, "", id) }
          /time:/ && id != "" { v = $(NF-3); u = $(NF-2); if (u == "µs") v *= 1000;
                                if (u == "ms") v *= 1e6; t[id] = v; id = "" }
-         END { r = t["decode/resp-rs/16-sets"];
-               printf "%.0f %.0f %.0f\n", t["decode/byo-resp/16-sets"], t["decode/byo-resp request parser/16-sets"], r }'
+         END { r = t["decode/resp-rs/" c]; p = t["decode/byo-resp request parser/" c];
+               printf "%.0f %s %.0f\n", t["decode/byo-resp/" c], p == "" ? "-" : sprintf("%.0f", p), r }'
 }
 printf '%4s %10s %10s %10s %9s %9s\n' run 'Decoder' 'parser' 'resp-rs' 'Decoder/' 'parser/'
 ratios_d=() ratios_p=()
 for i in $(seq "$RUNS"); do
   read -r d p r < <(run_once)
   rd=$(awk -v a="$d" -v b="$r" 'BEGIN { printf "%.3f", a / b }')
-  rp=$(awk -v a="$p" -v b="$r" 'BEGIN { printf "%.3f", a / b }')
-  ratios_d+=("$rd") ratios_p+=("$rp")
+  rp=-
+  if [ "$p" != - ]; then
+    rp=$(awk -v a="$p" -v b="$r" 'BEGIN { printf "%.3f", a / b }')
+    ratios_p+=("$rp")
+  fi
+  ratios_d+=("$rd")
   printf '%4s %8s ns %8s ns %8s ns %9s %9s\n' "$i" "$d" "$p" "$r" "$rd" "$rp"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "median ratio to resp-rs: Decoder $(median "${ratios_d[@]}"), RequestParser $(median "${ratios_p[@]}")"
+echo "$CASE, median ratio to resp-rs: Decoder $(median "${ratios_d[@]}")" \
+  "${ratios_p[*]:+RequestParser $(median "${ratios_p[@]}")}"

@@ -24,15 +24,17 @@
 //! Each bulk payload is split off the buffer ([`BytesMut::split_to`]) and frozen: the frame
 //! holds a reference-counted slice of the bytes that were read, not a copy.
 //!
-//! All this is for frames that arrive in pieces. An array of bulk strings that is already
-//! whole, the commonest frame by far, first gets a cheaper try (see [`crate::whole`]): one
-//! split for the whole array, its payloads slices of that piece.
+//! All this is for frames that arrive in pieces. An aggregate that is already whole first
+//! gets a cheaper try: an array of bulk strings, the commonest frame by far, one split for
+//! the whole array with its payloads slices of that piece (see [`crate::whole`]); any other
+//! aggregate two recursive passes, one to measure and one to build (see [`crate::nested`]).
 
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
 use crate::frame::Frame;
 use crate::limits::{Limits, PREALLOCATE};
+use crate::nested;
 use crate::number::{NumberLine, number_line, parse_i64};
 use crate::whole::{Bounds, scan_bulk_array, split_whole};
 
@@ -110,12 +112,23 @@ impl Decoder {
     /// `Ok(None)` if `buf` ends first: everything complete so far is consumed and
     /// remembered, and decoding resumes there when called again with more bytes appended.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
-        if buf.first() == Some(&b'*')
-            && !self.is_mid_frame()
-            && self.scanned == 0
-            && let Some(items) = self.decode_whole(buf)
-        {
-            return Ok(Some(Frame::Array(items)));
+        if !self.is_mid_frame() && self.scanned == 0 {
+            match buf.first() {
+                Some(b'*') => {
+                    if let Some(items) = self.decode_whole(buf) {
+                        return Ok(Some(Frame::Array(items)));
+                    }
+                    if let Some(frame) = nested::decode(buf, &self.limits) {
+                        return Ok(Some(frame));
+                    }
+                }
+                Some(b'%' | b'~' | b'>') => {
+                    if let Some(frame) = nested::decode(buf, &self.limits) {
+                        return Ok(Some(frame));
+                    }
+                }
+                _ => {}
+            }
         }
         self.decode_resumable(buf)
     }
@@ -314,11 +327,13 @@ impl Decoder {
         match found {
             Some(at) => {
                 let lf = from + at;
-                if buf[lf - 1] != b'\r' {
-                    return Err(ProtocolError::MissingCrlf);
-                }
+                // The length first: a line too long is refused before its LF arrives, so it
+                // must be refused for that, not for its CR, when the LF is there too.
                 if lf - 1 > self.limits.max_line {
                     return Err(ProtocolError::LineTooLong);
+                }
+                if buf[lf - 1] != b'\r' {
+                    return Err(ProtocolError::MissingCrlf);
                 }
                 Ok(Some(lf - 1))
             }
@@ -384,7 +399,7 @@ fn pairs(items: Vec<Frame>) -> Vec<(Frame, Frame)> {
 }
 
 /// A RESP3 double: decimal with optional fraction and exponent, or `inf`, `-inf`, `nan`.
-fn parse_double(line: &[u8]) -> Result<f64, ProtocolError> {
+pub(crate) fn parse_double(line: &[u8]) -> Result<f64, ProtocolError> {
     let value = match line {
         b"inf" | b"+inf" => f64::INFINITY,
         b"-inf" => f64::NEG_INFINITY,

@@ -42,6 +42,7 @@ mod encode;
 mod error;
 mod frame;
 mod limits;
+mod nested;
 mod number;
 mod request;
 #[cfg(feature = "server")]

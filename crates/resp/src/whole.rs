@@ -146,7 +146,7 @@ pub(crate) fn split_whole<T: Clone>(
 /// too; called here instead, it made the scan of 16 SETs 13% more instructions (callgrind),
 /// for the sign handling and the three-way answer that the scan does not need.
 #[inline(always)]
-fn length_line(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+pub(crate) fn length_line(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
     let digits = bytes.get(at + 1..)?;
     let mut value = 0usize;
     let mut count = 0;
