@@ -73,6 +73,20 @@ pub(crate) struct Lockless {
     pub(crate) password_required: AtomicBool,
     /// `SHUTDOWN`: the accept loop stops (a permit is kept if it is not waiting yet).
     pub(crate) shutdown: Notify,
+    /// Error replies given while a script held the store (`-BUSY` and the others of
+    /// `command_while_busy`), counted here, away from the store's [`Stats`], and added to
+    /// them when they are next read or reset ([`Store::settle_errors_while_busy`]). Only the
+    /// error counters of this `Stats` are used.
+    pub(crate) errors_while_busy: std::sync::Mutex<Stats>,
+}
+
+impl Lockless {
+    /// Counts an error reply given while a script holds the store.
+    pub(crate) fn count_error_while_busy(&self, text: &str) {
+        let mut pending =
+            self.errors_while_busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pending.count_error(text.as_bytes());
+    }
 }
 
 /// Configuration values the hot path reads, kept parsed.
@@ -184,13 +198,26 @@ impl Stats {
             .chars()
             .map(|c| if matches!(c, '#' | ':' | '\n' | '\r') { '_' } else { c })
             .collect();
+        self.add_to_code(code, 1);
+    }
+
+    /// Adds `count` errors of `code` to its tally, if it has one or there is room for one.
+    fn add_to_code(&mut self, code: String, count: u64) {
         let tracked = self.errors.len();
         match self.errors.get_mut(&code) {
-            Some(count) => *count += 1,
+            Some(tally) => *tally += count,
             None if tracked < ERROR_CODES => {
-                self.errors.insert(code, 1);
+                self.errors.insert(code, count);
             }
             None => {}
+        }
+    }
+
+    /// Adds the error counters of `other`, which counted errors away from the store.
+    pub(crate) fn add_errors(&mut self, other: Stats) {
+        self.total_error_replies += other.total_error_replies;
+        for (code, count) in other.errors {
+            self.add_to_code(code, count);
         }
     }
 
@@ -224,10 +251,23 @@ impl Store {
                 next_client_id: AtomicU64::new(1),
                 password_required: AtomicBool::new(false),
                 shutdown: Notify::new(),
+                errors_while_busy: std::sync::Mutex::default(),
             }),
             cached: Cached::default(),
             rng: seed | 1,
         }
+    }
+
+    /// Adds the errors counted while a script held the store to the statistics.
+    pub(crate) fn settle_errors_while_busy(&mut self) {
+        let pending = std::mem::take(
+            &mut *self
+                .lockless
+                .errors_while_busy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        self.stats.add_errors(pending);
     }
 
     /// Re-reads the parameters the server caches; called after every configuration change.
@@ -335,5 +375,23 @@ mod tests {
         assert_eq!(stats.errors.len(), ERROR_CODES);
         assert_eq!(stats.errors["CODE0"], 2);
         assert_eq!(stats.total_error_replies, ERROR_CODES as u64 + 11);
+    }
+
+    #[test]
+    fn errors_counted_apart_add_up_within_the_same_bound() {
+        let mut stats = Stats::default();
+        for i in 0..ERROR_CODES - 1 {
+            stats.count_error(format!("CODE{i} text").as_bytes());
+        }
+        let mut apart = Stats::default();
+        apart.count_error(b"BUSY Redis is busy");
+        apart.count_error(b"BUSY Redis is busy");
+        apart.count_error(b"CODE0 again");
+        apart.count_error(b"NOAUTH Authentication required.");
+        stats.add_errors(apart);
+        assert_eq!(stats.errors["BUSY"], 2);
+        assert_eq!(stats.errors["CODE0"], 2);
+        assert!(!stats.errors.contains_key("NOAUTH")); // past the bound
+        assert_eq!(stats.total_error_replies, ERROR_CODES as u64 - 1 + 4);
     }
 }

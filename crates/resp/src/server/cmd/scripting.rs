@@ -236,11 +236,17 @@ pub(crate) fn command_while_busy(
     args: &[Bytes],
     lockless: &Lockless,
 ) -> WhileBusy {
+    // Errors answered here count in `INFO errorstats` as anywhere else, but the store is the
+    // script's: they are counted apart until the statistics are next read.
+    let error = |out: &mut Reply<'_>, text: &str| {
+        lockless.count_error_while_busy(text);
+        out.error(text);
+    };
     let refuse = |client: &mut Client, out: &mut Reply<'_>, text: &str| {
         if client.multi.is_some() {
             client.multi_failed = true;
         }
-        out.error(text);
+        error(out, text);
         WhileBusy::Answered
     };
     let command = match resolve(args) {
@@ -258,7 +264,7 @@ pub(crate) fn command_while_busy(
         "script|kill" => {
             match kill_reply(lockless.script.request_kill()) {
                 None => out.ok(),
-                Some(error) => out.error(error),
+                Some(text) => error(out, text),
             }
             WhileBusy::Answered
         }
@@ -287,7 +293,7 @@ pub(crate) fn command_while_busy(
             client.multi = None;
             client.multi_failed = false;
             client.unwatch_pending = true;
-            out.error(&format!("EXECABORT Transaction discarded because of: {BUSY}"));
+            error(out, &format!("EXECABORT Transaction discarded because of: {BUSY}"));
             WhileBusy::Answered
         }
         _ => refuse(client, out, BUSY),

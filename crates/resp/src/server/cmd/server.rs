@@ -149,6 +149,7 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if let Some(aof) = &mut ctx.store.aof {
         aof.finish_rewrite();
     }
+    ctx.store.settle_errors_while_busy();
     let store = &*ctx.store;
     let uptime = store.started.elapsed().as_secs();
     if want("server") {
@@ -377,6 +378,7 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
 }
 
 fn config_resetstat(ctx: &mut Ctx<'_>, _args: &[Bytes]) {
+    ctx.store.settle_errors_while_busy(); // and then drop them with the rest
     ctx.store.stats = Default::default();
     ctx.store.dbs.iter_mut().for_each(|db| db.expired = 0);
     ctx.out.ok();
