@@ -112,22 +112,17 @@ impl Decoder {
     /// `Ok(None)` if `buf` ends first: everything complete so far is consumed and
     /// remembered, and decoding resumes there when called again with more bytes appended.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+        let first = buf.first().copied();
         if !self.is_mid_frame() && self.scanned == 0 {
-            match buf.first() {
-                Some(b'*') => {
-                    if let Some(items) = self.decode_whole(buf) {
-                        return Ok(Some(Frame::Array(items)));
-                    }
-                    if let Some(frame) = nested::decode(buf, &self.limits) {
-                        return Ok(Some(frame));
-                    }
-                }
-                Some(b'%' | b'~' | b'>') => {
-                    if let Some(frame) = nested::decode(buf, &self.limits) {
-                        return Ok(Some(frame));
-                    }
-                }
-                _ => {}
+            if first == Some(b'*')
+                && let Some(items) = self.decode_whole(buf)
+            {
+                return Ok(Some(Frame::Array(items)));
+            }
+            if matches!(first, Some(b'*' | b'%' | b'~' | b'>'))
+                && let Some(frame) = nested::decode(buf, &self.limits)
+            {
+                return Ok(Some(frame));
             }
         }
         self.decode_resumable(buf)
@@ -231,11 +226,8 @@ impl Decoder {
         let line = &buf[1..cr];
         let value = match kind {
             b'+' | b'-' | b'(' => {
-                if kind == b'(' {
-                    let digits = line.strip_prefix(b"-").unwrap_or(line);
-                    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                        return Err(ProtocolError::InvalidBigNumber);
-                    }
+                if kind == b'(' && !is_big_number(line) {
+                    return Err(ProtocolError::InvalidBigNumber);
                 }
                 let mut text = buf.split_to(cr + 2);
                 text.advance(1);
@@ -247,14 +239,7 @@ impl Decoder {
                     _ => Frame::BigNumber(text),
                 })));
             }
-            b'_' if line.is_empty() => Frame::Null,
-            b'_' => return Err(ProtocolError::InvalidNull),
-            b'#' => Frame::Boolean(match line {
-                b"t" => true,
-                b"f" => false,
-                _ => return Err(ProtocolError::InvalidBoolean),
-            }),
-            b',' => Frame::Double(parse_double(line)?),
+            b'_' | b'#' | b',' => plain_line(kind, line)?,
             _ => {
                 if line.first() == Some(&b'?') && kind != b':' {
                     return Err(ProtocolError::Streamed);
@@ -398,8 +383,29 @@ fn pairs(items: Vec<Frame>) -> Vec<(Frame, Frame)> {
     pairs
 }
 
+/// The value of a line of a type that keeps none of its bytes: `_` (null), `#` (boolean) or
+/// `,` (double), given its type byte and the line between that and its CRLF.
+pub(crate) fn plain_line(kind: u8, line: &[u8]) -> Result<Frame, ProtocolError> {
+    match kind {
+        b'_' if line.is_empty() => Ok(Frame::Null),
+        b'_' => Err(ProtocolError::InvalidNull),
+        b'#' => match line {
+            b"t" => Ok(Frame::Boolean(true)),
+            b"f" => Ok(Frame::Boolean(false)),
+            _ => Err(ProtocolError::InvalidBoolean),
+        },
+        _ => Ok(Frame::Double(parse_double(line)?)),
+    }
+}
+
+/// Whether a big number's line is decimal digits with an optional minus.
+pub(crate) fn is_big_number(line: &[u8]) -> bool {
+    let digits = line.strip_prefix(b"-").unwrap_or(line);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
 /// A RESP3 double: decimal with optional fraction and exponent, or `inf`, `-inf`, `nan`.
-pub(crate) fn parse_double(line: &[u8]) -> Result<f64, ProtocolError> {
+fn parse_double(line: &[u8]) -> Result<f64, ProtocolError> {
     let value = match line {
         b"inf" | b"+inf" => f64::INFINITY,
         b"-inf" => f64::NEG_INFINITY,

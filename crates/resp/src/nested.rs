@@ -31,7 +31,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::decode::parse_double;
+use crate::decode::{is_big_number, plain_line};
 use crate::frame::Frame;
 use crate::limits::Limits;
 use crate::number::{NumberLine, number_line};
@@ -159,14 +159,9 @@ impl Measure<'_> {
                 let cr = line_end(bytes, at, self.limits.max_line)?;
                 let line = &bytes[at + 1..cr];
                 let valid = match kind {
-                    b'_' => line.is_empty(),
-                    b'#' => line == b"t" || line == b"f",
-                    b',' => parse_double(line).is_ok(),
-                    b'(' => {
-                        let digits = line.strip_prefix(b"-").unwrap_or(line);
-                        !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-                    }
-                    _ => true,
+                    b'+' | b'-' => true,
+                    b'(' => is_big_number(line),
+                    _ => plain_line(kind, line).is_ok(),
                 };
                 let shares = matches!(kind, b'+' | b'-' | b'(');
                 valid.then_some(Shape { end: cr + 2, shares })
@@ -297,15 +292,11 @@ impl Build<'_> {
         }
         // A line, which the measure has checked against the limit already.
         let cr = line_end(bytes, at, usize::MAX)?;
-        let text = &bytes[at + 1..cr];
         out.put(match kind {
             b'+' => Frame::Simple(self.slice(at + 1, cr)?),
             b'-' => Frame::Error(self.slice(at + 1, cr)?),
             b'(' => Frame::BigNumber(self.slice(at + 1, cr)?),
-            b'_' => Frame::Null,
-            b'#' => Frame::Boolean(text == b"t"),
-            b',' => Frame::Double(parse_double(text).ok()?),
-            _ => return None,
+            _ => plain_line(kind, &bytes[at + 1..cr]).ok()?,
         });
         Some(cr + 2)
     }
