@@ -180,7 +180,7 @@ fn encode_command(command: &Command, out: &mut Vec<u8>, record: &mut Context) {
 pub fn encode_records(commands: &[Command], out: &mut Vec<u8>) {
     let mut open = None;
     for command in commands {
-        open = Some(push_command(out, open, command));
+        push_command(out, &mut open, command);
     }
     if let Some(record) = open {
         seal(out, record.start);
@@ -188,20 +188,27 @@ pub fn encode_records(commands: &[Command], out: &mut Vec<u8>) {
 }
 
 /// Encodes `command` into the record `open`, first sealing it and opening another if the
-/// command might not fit. Returns the open record.
-fn push_command(out: &mut Vec<u8>, open: Option<Context>, command: &Command) -> Context {
-    let mut record = match open {
-        Some(record) if fits_another(out.len() - record.start - RECORD_HEADER) => record,
-        _ => {
-            if let Some(full) = open {
-                seal(out, full.start);
-            }
-            out.extend_from_slice(&[0; RECORD_HEADER]);
-            Context { start: out.len() - RECORD_HEADER, ..Context::default() }
-        }
+/// command might not fit.
+///
+/// The open record is updated where it lies, not passed in and returned. Returned, it went
+/// back through memory as three 8-byte stores that the caller read back at once with a
+/// 16-byte load, which cannot be forwarded from them and waits for them to reach the cache:
+/// a fifth of the encoder's time (12.1 -> 9.6 ns a command).
+fn push_command(out: &mut Vec<u8>, open: &mut Option<Context>, command: &Command) {
+    let room = match open {
+        Some(record) => fits_another(out.len() - record.start - RECORD_HEADER),
+        None => false,
     };
-    encode_command(command, out, &mut record);
-    record
+    if !room {
+        if let Some(full) = open.take() {
+            seal(out, full.start);
+        }
+        out.extend_from_slice(&[0; RECORD_HEADER]);
+        *open = Some(Context { start: out.len() - RECORD_HEADER, ..Context::default() });
+    }
+    if let Some(record) = open {
+        encode_command(command, out, record);
+    }
 }
 
 /// Whether a record whose body has `len` bytes takes another command: only if the longest

@@ -93,7 +93,7 @@ impl<F: JournalFile> JournalWriter<F> {
 
     /// Buffers one command; it is not durable until [`commit`](Self::commit).
     pub fn append(&mut self, command: &Command) {
-        self.open = Some(push_command(&mut self.pending, self.open, command));
+        push_command(&mut self.pending, &mut self.open, command);
     }
 
     /// Writes and fsyncs everything appended since the last commit. After a failure the
