@@ -10,7 +10,8 @@
 //! | module    | what it is                                                             |
 //! |-----------|------------------------------------------------------------------------|
 //! | `watch`   | running / busy / kill flags, readable without the store's lock         |
-//! | `run`     | one call: a fresh Lua 5.1 state, the `redis` library, the hook, reply  |
+//! | `engine`  | the Lua 5.1 state kept from call to call, and its read-only proxies    |
+//! | `run`     | one call: `KEYS`, `ARGV`, `redis.call` for this call, the hook, reply  |
 //! | `convert` | replies to Lua values and back, by Redis's table of rules              |
 //!
 //! Effects, not scripts, are logged to the append-only file: each write command a script runs
@@ -19,6 +20,7 @@
 //! writes or none.
 
 mod convert;
+mod engine;
 mod run;
 mod watch;
 
@@ -96,8 +98,9 @@ impl ScriptCache {
         }
     }
 
-    /// `SCRIPT FLUSH`.
+    /// `SCRIPT FLUSH`: the engines forget the scripts' functions too.
     pub(crate) fn clear(&mut self) {
+        engine::forget_functions();
         self.bodies.clear();
         self.compiled.clear();
         self.compiled_bytes = 0;

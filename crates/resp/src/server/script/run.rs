@@ -1,16 +1,11 @@
-//! Running one script: a fresh Lua state, Redis's `redis` library, the time-limit hook, and
-//! the reply.
+//! Running one script in this thread's engine (see `engine`): `KEYS`, `ARGV`, `redis.call`
+//! bound to the store for this call only, the time-limit hook, and the reply.
 //!
-//! Each call gets its own Lua state, so nothing a script leaves behind can reach the next one,
-//! and the state borrows the store only for the call. Redis keeps one state for the server's
-//! life and protects its globals instead; a script cannot tell the difference, since writing a
-//! global is refused in both. The price is time: opening a state with its libraries takes
-//! about 50 µs, more than Redis spends on a whole short `EVAL` (see the README). Parsing is
-//! not paid again: a script's bytecode is kept by SHA-1 (`ScriptCache`) and loaded into the
-//! new state, and so is the prelude's.
+//! The state lasts from call to call, but the store is borrowed for one call only:
+//! `redis.call` is a scoped function, dead once the call is over.
 
 use std::cell::RefCell;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,9 +14,10 @@ use mlua::{
     Function, HookTriggers, Lua, LuaOptions, LuaString, MultiValue, StdLib, Value, VmState,
 };
 
+use super::engine::{Engine, with_engine};
+
 use super::convert::{error_table, lua_to_reply, reply_to_lua, to_argument};
 use super::watch::ScriptWatch;
-use super::{MEMORY_LIMIT, sha1_hex};
 use crate::server::REDIS_VERSION;
 use crate::server::client::Client;
 use crate::server::cmd::{Ctx, call_from_script};
@@ -66,29 +62,44 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
             return false;
         }
     };
-    let lua = match new_state() {
-        Ok(lua) => lua,
+    match with_engine(|engine| run_in(engine, ctx, &script, flags, body)) {
+        Ok(compiled) => compiled,
         Err(e) => {
             ctx.error(&format!("ERR {e}"));
-            return true;
+            true
         }
-    };
+    }
+}
+
+/// [`run_script`] in `engine`. Returns whether the body compiled, and whether the engine may
+/// be kept for the next call.
+fn run_in(
+    engine: &mut Engine,
+    ctx: &mut Ctx<'_>,
+    script: &Script<'_>,
+    flags: ShebangFlags,
+    body: &[u8],
+) -> (bool, bool) {
     let sha = script.sha;
     let function = match ctx.store.scripts.compiled(sha) {
-        Some(bytecode) => load_compiled(&lua, bytecode),
-        None => compile(&lua, body).inspect(|function| {
-            ctx.store.scripts.remember_compiled(sha.to_owned(), function.dump(false));
+        Some(bytecode) => engine.function(sha, body, Some(bytecode), drop),
+        None => engine.function(sha, body, None, |bytecode| {
+            ctx.store.scripts.remember_compiled(sha.to_owned(), bytecode);
         }),
     };
     let function = match function {
         Ok(function) => function,
         Err(CompileError(text)) => {
             ctx.error(&text);
-            return false;
+            return (false, true);
         }
     };
     let limit = u64::try_from(ctx.store.config.get_int("lua-time-limit")).unwrap_or(0);
     let lockless = Arc::clone(&ctx.store.lockless);
+    if let Err(e) = engine.start_call(script.keys, script.argv, Arc::clone(&lockless)) {
+        ctx.error(&format!("ERR Error running script {sha}, {e}"));
+        return (true, false);
+    }
     let Ctx { store, client, out, now } = ctx;
     let caller = RefCell::new(Caller {
         store,
@@ -98,6 +109,7 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
         watch: &lockless.script,
     });
     let began = caller.borrow_mut().store.aof.as_mut().is_some_and(|aof| aof.begin_script());
+    let lua = &engine.lua;
     let result = lua.scope(|scope| {
         let pcall =
             scope.create_function(|lua, args: MultiValue| caller.borrow_mut().call(lua, args))?;
@@ -110,9 +122,11 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
                 None => Ok(reply),
             }
         })?;
-        let xpcall = install(&lua, &script, call, pcall, Arc::clone(&lockless), limit)?;
-        let handler = lua.create_function(error_handler)?;
-        let (ok, value): (bool, Value) = xpcall.call((function, handler))?;
+        engine.redis.raw_set("call", call)?;
+        engine.redis.raw_set("pcall", pcall)?;
+        watch_the_clock(lua, Arc::clone(&lockless), limit)?;
+        let (ok, value): (bool, Value) =
+            engine.xpcall.call((function.clone(), engine.handler.clone()))?;
         let mut reply = bytes::BytesMut::new();
         let mut writer = Reply::new(&mut reply, out.is_resp3());
         if ok {
@@ -122,7 +136,9 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
         }
         Ok(reply)
     });
-    lua.remove_hook();
+    // An error outside the script's own (the engine's, not the script's) leaves the state in
+    // doubt: it is not kept.
+    let keep = engine.finish_call() && result.is_ok();
     let store = caller.into_inner().store;
     if began && let Some(aof) = &mut store.aof {
         aof.end_exec();
@@ -138,7 +154,27 @@ pub(crate) fn run_script(ctx: &mut Ctx<'_>, script: Script<'_>) -> bool {
             out.error(&text);
         }
     }
-    true
+    (true, keep)
+}
+
+/// The hook that looks at the clock and the kill flag every [`HOOK_EVERY`] instructions:
+/// past `limit_ms` the script is busy (other clients get `-BUSY`), and once `SCRIPT KILL` has
+/// asked, it raises.
+fn watch_the_clock(lua: &Lua, lockless: Arc<Lockless>, limit_ms: u64) -> mlua::Result<()> {
+    if limit_ms == 0 {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let limit = Duration::from_millis(limit_ms);
+    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
+        if lockless.script.kill_requested() {
+            return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+        }
+        if started.elapsed() >= limit {
+            lockless.script.set_busy();
+        }
+        Ok(VmState::Continue)
+    })
 }
 
 /// The script's own client: the caller's database, RESP2, and never blocking (as in `EXEC`).
@@ -149,23 +185,8 @@ fn script_client(caller: &Client) -> Client {
     client
 }
 
-/// The libraries Redis gives scripts: base (without `loadfile` and `dofile`), `table`,
-/// `string`, `math`; no `io`, `os` or `debug`.
-fn new_state() -> mlua::Result<Lua> {
-    let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
-    lua.set_memory_limit(MEMORY_LIMIT)?;
-    let globals = lua.globals();
-    globals.raw_set("loadfile", Value::Nil)?;
-    globals.raw_set("dofile", Value::Nil)?;
-    globals.raw_set("print", Value::Nil)?;
-    // `load` takes its chunk in pieces, which could be bytecode; `loadstring` is kept, for
-    // source text only (see `GUARDS`).
-    globals.raw_set("load", Value::Nil)?;
-    Ok(lua)
-}
-
 /// Source text only: precompiled Lua 5.1 bytecode is not verified and can crash the VM.
-fn compile(lua: &Lua, body: &[u8]) -> Result<Function, CompileError> {
+pub(super) fn compile(lua: &Lua, body: &[u8]) -> Result<Function, CompileError> {
     lua.load(body).set_name("@user_script").set_mode(ChunkMode::Text).into_function().map_err(|e| {
         let message = match e {
             mlua::Error::SyntaxError { message, .. } => message,
@@ -177,19 +198,12 @@ fn compile(lua: &Lua, body: &[u8]) -> Result<Function, CompileError> {
 
 /// Loads bytecode that `compile` produced in this process (see `ScriptCache`), with its
 /// debug information, so that errors name the same lines as the source would.
-fn load_compiled(lua: &Lua, bytecode: &[u8]) -> Result<Function, CompileError> {
+pub(super) fn load_compiled(lua: &Lua, bytecode: &[u8]) -> Result<Function, CompileError> {
     lua.load(bytecode)
         .set_mode(ChunkMode::Binary)
         .into_function()
         .map_err(|e| CompileError(format!("ERR Error compiling script (new function): {e}")))
 }
-
-/// `GUARDS` compiled once, by a state of its own, for every script's state to load.
-static GUARDS_COMPILED: LazyLock<Result<Vec<u8>, String>> = LazyLock::new(|| {
-    let lua = Lua::new_with(StdLib::NONE, LuaOptions::new()).map_err(|e| e.to_string())?;
-    let guards = lua.load(GUARDS).set_name("=guards").set_mode(ChunkMode::Text);
-    guards.into_function().map(|function| function.dump(false)).map_err(|e| e.to_string())
-});
 
 /// Flags a `#!lua flags=...` first line can set.
 #[derive(Clone, Copy, Debug, Default)]
@@ -229,155 +243,9 @@ fn shebang(body: &[u8]) -> Result<(ShebangFlags, &[u8]), CompileError> {
     Ok((flags, &body[end..]))
 }
 
-/// The `redis` library, `KEYS` and `ARGV`, the guards on globals and on `pcall`, and the hook
-/// that watches the clock and the kill flag.
-fn install(
-    lua: &Lua,
-    script: &Script<'_>,
-    call: Function,
-    pcall: Function,
-    lockless: Arc<Lockless>,
-    limit_ms: u64,
-) -> mlua::Result<Function> {
-    let globals = lua.globals();
-    let redis = lua.create_table()?;
-    redis.raw_set("call", call)?;
-    redis.raw_set("pcall", pcall)?;
-    redis.raw_set(
-        "error_reply",
-        lua.create_function(|lua, args: MultiValue| match args.front() {
-            Some(Value::String(text)) if args.len() == 1 => {
-                let text = text.to_string_lossy();
-                let text = if text.starts_with('-') { text } else { format!("-{text}") };
-                error_table(lua, &error_code_and_message(&text))
-            }
-            _ => error_table(lua, "ERR wrong number or type of arguments"),
-        })?,
-    )?;
-    // Like `error_reply`, only a string is taken (not a number, which Lua would convert):
-    // anything else gives the error table, as Redis's does.
-    redis.raw_set(
-        "status_reply",
-        lua.create_function(|lua, args: MultiValue| match args.front() {
-            Some(Value::String(text)) if args.len() == 1 => {
-                let table = lua.create_table()?;
-                table.raw_set("ok", text)?;
-                Ok(Value::Table(table))
-            }
-            _ => error_table(lua, "ERR wrong number or type of arguments"),
-        })?,
-    )?;
-    // Redis's checks: exactly one argument, or the error `redis.call` would raise; a string or
-    // a number (as Lua prints it) is hashed, anything else hashes as the empty string.
-    redis.raw_set(
-        "sha1hex",
-        lua.create_function(|lua, args: MultiValue| {
-            let [value] = Vec::from(args).try_into().map_err(|_| {
-                mlua::Error::external(CallError("ERR wrong number of arguments".into()))
-            })?;
-            let text = lua.coerce_string(value)?.map(|text| text.as_bytes().to_vec());
-            Ok(sha1_hex(&text.unwrap_or_default()))
-        })?,
-    )?;
-    // The server keeps no log file; messages are accepted and dropped.
-    redis.raw_set(
-        "log",
-        lua.create_function(|_, args: MultiValue| {
-            if args.len() < 2 {
-                return Err(mlua::Error::runtime("redis.log() requires two arguments or more."));
-            }
-            Ok(())
-        })?,
-    )?;
-    for (name, level) in
-        [("LOG_DEBUG", 0), ("LOG_VERBOSE", 1), ("LOG_NOTICE", 2), ("LOG_WARNING", 3)]
-    {
-        redis.raw_set(name, level)?;
-    }
-    redis.raw_set("REDIS_VERSION", REDIS_VERSION)?;
-    redis.raw_set("REDIS_VERSION_NUM", version_number())?;
-    globals.raw_set("redis", redis)?;
-    globals.raw_set(
-        "KEYS",
-        lua.create_sequence_from(
-            script.keys.iter().map(|k| lua.create_string(k)).collect::<mlua::Result<Vec<_>>>()?,
-        )?,
-    )?;
-    globals.raw_set(
-        "ARGV",
-        lua.create_sequence_from(
-            script.argv.iter().map(|a| lua.create_string(a)).collect::<mlua::Result<Vec<_>>>()?,
-        )?,
-    )?;
-    let killed = {
-        let lockless = Arc::clone(&lockless);
-        lua.create_function(move |_, ()| Ok(lockless.script.kill_requested()))?
-    };
-    let as_table = lua.create_function(|lua, raised: Value| as_error_table(lua, raised))?;
-    let as_text = lua.create_function(|lua, raised: Value| as_error_text(lua, raised))?;
-    // The untouched `xpcall`, to run the script with: not reachable from the script.
-    let guards = GUARDS_COMPILED.as_ref().map_err(|e| mlua::Error::runtime(e.clone()))?;
-    let xpcall: Function =
-        lua.load(&guards[..]).set_mode(ChunkMode::Binary).call((killed, as_table, as_text))?;
-    let started = Instant::now();
-    let limit = Duration::from_millis(limit_ms);
-    if limit_ms > 0 {
-        lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
-            if lockless.script.kill_requested() {
-                return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
-            }
-            if started.elapsed() >= limit {
-                lockless.script.set_busy();
-            }
-            Ok(VmState::Continue)
-        })?;
-    }
-    Ok(xpcall)
-}
-
-/// Lua run once per state before the script.
-///
-/// - `pcall` and `xpcall` re-raise once `SCRIPT KILL` has asked the script to stop, or a
-///   script could catch the kill forever.
-/// - An error raised by `redis.call` is the table `{err = ...}` to an `xpcall` handler, but
-///   `pcall` returns its text, as Redis 7's own `pcall` does for any error table (for the
-///   sake of scripts written when errors were strings).
-/// - `loadstring` refuses precompiled bytecode, which Lua 5.1 does not verify.
-/// - Reading a global that does not exist, or creating one, is an error.
-///
-/// It returns the original `xpcall`, which the script is then run with.
-const GUARDS: &str = r#"
-local killed, as_table, as_text = ...
-local error, pcall, xpcall = error, pcall, xpcall
-local function check(caught, ok, ...)
-  if ok then return ok, ... end
-  if killed() then error((...), 0) end
-  return ok, caught((...))
-end
-local loadstring, byte, type = loadstring, string.byte, type
-rawset(_G, 'loadstring', function(chunk, name)
-  if type(chunk) == 'string' and byte(chunk, 1) == 27 then
-    return nil, 'binary chunks are not allowed'
-  end
-  return loadstring(chunk, name)
-end)
-rawset(_G, 'pcall', function(...) return check(as_text, pcall(...)) end)
-rawset(_G, 'xpcall', function(f, h)
-  return check(as_table, xpcall(f, function(e) return h(as_table(e)) end))
-end)
-setmetatable(_G, {
-  __index = function(_, name)
-    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 0)
-  end,
-  __newindex = function() error('Attempt to modify a readonly table', 2) end,
-  __metatable = false,
-})
-return xpcall
-"#;
-
 /// An error text as Redis's `luaPushErrorBuff` shapes it: `-CODE message` keeps its code, a
 /// code alone or a bare message gets `ERR` in front, and a trailing CR or LF goes.
-fn error_code_and_message(text: &str) -> String {
+pub(super) fn error_code_and_message(text: &str) -> String {
     let (code, message) = match text.strip_prefix('-') {
         Some(rest) => rest.split_once(' ').unwrap_or(("ERR", rest)),
         None => ("ERR", text),
@@ -386,7 +254,7 @@ fn error_code_and_message(text: &str) -> String {
 }
 
 /// `7.0.15` as `0x00070f`.
-fn version_number() -> i64 {
+pub(super) fn version_number() -> i64 {
     REDIS_VERSION
         .split('.')
         .map(|part| part.parse::<i64>().unwrap_or(0))
@@ -395,7 +263,7 @@ fn version_number() -> i64 {
 
 /// The message handler: whatever was raised becomes an error table `{err = ...}`, and the
 /// script's line is recorded, as Redis's `__redis__err__handler` does.
-fn error_handler(lua: &Lua, raised: Value) -> mlua::Result<Value> {
+pub(super) fn error_handler(lua: &Lua, raised: Value) -> mlua::Result<Value> {
     let table = match as_error_table(lua, raised)? {
         Value::Table(table) if error_text(&Value::Table(table.clone())).is_some() => table,
         other => {
@@ -413,7 +281,7 @@ fn error_handler(lua: &Lua, raised: Value) -> mlua::Result<Value> {
 
 /// The error `redis.call` raised, as the table `{err = ...}` it stands for; any other value
 /// as it is.
-fn as_error_table(lua: &Lua, raised: Value) -> mlua::Result<Value> {
+pub(super) fn as_error_table(lua: &Lua, raised: Value) -> mlua::Result<Value> {
     if let Value::Error(e) = &raised
         && let Some(CallError(text)) = e.chain().find_map(|cause| cause.downcast_ref::<CallError>())
     {
@@ -425,7 +293,7 @@ fn as_error_table(lua: &Lua, raised: Value) -> mlua::Result<Value> {
 /// What Redis's `pcall` returns for what it caught: the `err` field of an error table (one
 /// that `redis.call` raised, or any table whose `err` is a string or a number), any other
 /// value as it is.
-fn as_error_text(lua: &Lua, raised: Value) -> mlua::Result<Value> {
+pub(super) fn as_error_text(lua: &Lua, raised: Value) -> mlua::Result<Value> {
     let raised = as_error_table(lua, raised)?;
     if let Value::Table(table) = &raised {
         let err: Value = table.raw_get("err")?;
@@ -448,7 +316,7 @@ fn error_text(value: &Value) -> Option<String> {
 /// What `redis.call` raises for an error reply or a refused command: the reply's text.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-struct CallError(String);
+pub(super) struct CallError(pub(super) String);
 
 /// What Lua's `tostring` would say of a raised value, with Rust errors as their message.
 fn describe(value: &Value) -> String {
@@ -480,7 +348,7 @@ fn script_line(lua: &Lua) -> Option<usize> {
 }
 
 /// The error reply for a script that failed: the error's text, then where.
-fn failure_text(value: &Value, sha: &str) -> String {
+pub(super) fn failure_text(value: &Value, sha: &str) -> String {
     let Value::Table(table) = value else {
         return format!("ERR Error running script {sha}, {}", describe(value));
     };
