@@ -14,9 +14,8 @@ use mlua::{
     Function, HookTriggers, Lua, LuaOptions, LuaString, MultiValue, StdLib, Value, VmState,
 };
 
-use super::engine::{Engine, with_engine};
-
 use super::convert::{error_table, lua_to_reply, reply_to_lua, to_argument};
+use super::engine::{Engine, with_engine};
 use super::watch::ScriptWatch;
 use crate::server::REDIS_VERSION;
 use crate::server::client::Client;
