@@ -300,7 +300,8 @@ local real_globals = _G
 
 local real = setmetatable({}, {__mode = 'k'})
 local proxies = {}
-local function readonly() error('Attempt to modify a readonly table', 2) end
+local readonly_text = 'Attempt to modify a readonly table'
+local function readonly() error(readonly_text, 2) end
 -- What `getmetatable` gives for a proxy: a table that refuses writes as well.
 local metatable_view = setmetatable({}, {__newindex = readonly, __metatable = false})
 real[metatable_view] = metatable_view
@@ -338,7 +339,7 @@ set('loadstring', function(chunk, name)
 end)
 -- Builtins that write into a table they are given: the error has no position, as a C
 -- function's has none on Redis.
-local function refuse_proxy(t) if real[t] then error('Attempt to modify a readonly table', 0) end end
+local function refuse_proxy(t) if real[t] then error(readonly_text, 0) end end
 set('rawset', function(t, k, v)
   refuse_proxy(t)
   local result = rawset(t, k, v)
