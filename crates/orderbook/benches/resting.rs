@@ -15,6 +15,11 @@
 //!   alone takes 53 ms in one run and 77-88 ms in the next); such a spell only ever slows a
 //!   run, so the fastest runs are the best estimate of what the code costs, while the median
 //!   ratio shows the spread a pair of runs straddling a spell adds.
+//! - Journal thread placement: the same comparison (without a journal, on a journal thread)
+//!   with the matching thread pinned to one core and the journal thread to the other, both
+//!   ways round. The disk's completion interrupts go to one core, chosen by the kernel;
+//!   whichever thread runs there handles them. The bench prints where the busiest interrupt
+//!   line's interrupts went during the unpinned journal thread runs.
 //!
 //! Run: `BYO_MATCHING=../shared/suites/matching cargo bench -p byo-orderbook --bench resting`
 
@@ -135,6 +140,59 @@ fn replay_pipelined(batches: &[Arc<[Command]>], mut journal: JournalThread) -> u
     published + held.iter().map(|&(_, n)| n).sum::<usize>()
 }
 
+/// Per-CPU counts of each numbered interrupt line (by its name), from `/proc/interrupts`.
+type Interrupts = Vec<(String, Vec<u64>)>;
+
+/// The counts now (empty where `/proc/interrupts` cannot be read).
+fn interrupts() -> Interrupts {
+    let text = std::fs::read_to_string("/proc/interrupts").unwrap_or_default();
+    let cpus = text.lines().next().map_or(0, |header| header.split_whitespace().count());
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let irq = fields.next()?.strip_suffix(':')?;
+            irq.parse::<u32>().ok()?;
+            let counts: Vec<u64> =
+                fields.by_ref().take(cpus).map_while(|f| f.parse().ok()).collect();
+            let name = fields.last().unwrap_or(irq).to_string();
+            Some((name, counts))
+        })
+        .collect()
+}
+
+/// Adds what each line and CPU counted between `before` and `after` to `total`.
+fn add_interrupts(total: &mut Interrupts, before: &Interrupts, after: &Interrupts) {
+    if total.is_empty() {
+        *total = before.iter().map(|(name, c)| (name.clone(), vec![0; c.len()])).collect();
+    }
+    for ((_, into), ((_, then), (_, now))) in total.iter_mut().zip(before.iter().zip(after)) {
+        for (sum, (a, b)) in into.iter_mut().zip(then.iter().zip(now)) {
+            *sum += b - a;
+        }
+    }
+}
+
+/// The line that counted the most in `total`, with its per-CPU counts.
+fn busiest_line(total: &Interrupts) -> Option<String> {
+    let (name, per_cpu) = total.iter().max_by_key(|(_, c)| c.iter().sum::<u64>())?;
+    let shares: Vec<String> =
+        per_cpu.iter().enumerate().map(|(cpu, n)| format!("CPU {cpu}: {n}")).collect();
+    Some(format!("{name}, {} interrupts ({})", per_cpu.iter().sum::<u64>(), shares.join(", ")))
+}
+
+/// Each way's fastest run against the fastest run without a journal, and the median of its
+/// ratios to the run without a journal of the same round.
+fn slower(runs: &[Duration], plain: &[Duration]) -> String {
+    let best = |r: &[Duration]| r.iter().min().expect("rounds").as_secs_f64();
+    let fastest = (best(runs) / best(plain) - 1.0) * 100.0;
+    let mut ratios: Vec<f64> =
+        runs.iter().zip(plain).map(|(d, p)| d.as_secs_f64() / p.as_secs_f64()).collect();
+    ratios.sort_by(f64::total_cmp);
+    let median = (ratios[ratios.len() / 2] - 1.0) * 100.0;
+    format!("{fastest:.0}% slower (fastest runs; median of the rounds' ratios {median:.0}%)")
+}
+
 fn main() {
     let region = Region::new(GLOBAL);
     let book = resting_book();
@@ -170,6 +228,7 @@ fn main() {
     // Each file is deleted as soon as its run is timed, so that no run's dirty pages are
     // written back during the next one.
     let path = dir.path().join("journal");
+    let mut threaded_interrupts = Interrupts::new();
     for _ in 0..ROUNDS {
         let start = Instant::now();
         black_box(replay::<std::fs::File>(&batches, None));
@@ -182,9 +241,11 @@ fn main() {
         std::fs::remove_file(&path).expect("remove");
 
         let journal = JournalThread::spawn(JournalWriter::create(&path).expect("journal"));
+        let before = interrupts();
         let start = Instant::now();
         black_box(replay_pipelined(&batches, journal));
         threaded.push(start.elapsed());
+        add_interrupts(&mut threaded_interrupts, &before, &interrupts());
         std::fs::remove_file(&path).expect("remove");
 
         drop(JournalWriter::create(&path).expect("journal"));
@@ -195,17 +256,6 @@ fn main() {
         written.push(start.elapsed());
         std::fs::remove_file(&path).expect("remove");
     }
-    // Each way's fastest run against the fastest run without a journal, and the median of
-    // its ratios to the run without a journal of the same round.
-    let slower = |runs: &[Duration]| {
-        let best = |r: &[Duration]| r.iter().min().expect("rounds").as_secs_f64();
-        let fastest = (best(runs) / best(&plain) - 1.0) * 100.0;
-        let mut ratios: Vec<f64> =
-            runs.iter().zip(&plain).map(|(d, p)| d.as_secs_f64() / p.as_secs_f64()).collect();
-        ratios.sort_by(f64::total_cmp);
-        let median = (ratios[ratios.len() / 2] - 1.0) * 100.0;
-        format!("{fastest:.0}% slower (fastest runs; median of the rounds' ratios {median:.0}%)")
-    };
     let rate = |d: Duration| commands.len() as f64 / d.as_secs_f64() / 1e6;
     let mut journal_bytes = Vec::new();
     batches.iter().for_each(|batch| journal::encode_records(batch, &mut journal_bytes));
@@ -217,14 +267,48 @@ fn main() {
     );
     println!(
         "journal: write + fsync per 4096 commands, on the matching thread: {}",
-        slower(&synced)
+        slower(&synced, &plain)
     );
     println!(
         "journal: write per 4096 commands without fsync, on the matching thread: {}",
-        slower(&written)
+        slower(&written, &plain)
     );
     println!(
         "journal: on a journal thread (group commit, events released after their fsync): {}",
-        slower(&threaded)
+        slower(&threaded, &plain)
     );
+    if let Some(line) = busiest_line(&threaded_interrupts) {
+        println!("journal: busiest interrupt line during the journal thread's runs: {line}");
+    }
+
+    // Placement: the matching thread on one core for a whole set of rounds, the journal
+    // thread on the other (a thread starts with its spawner's affinity).
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    if cores.len() < 2 {
+        eprintln!("journal placement: skipped: fewer than two cores to pin to");
+        return;
+    }
+    for (matching, journaling) in [(cores[0], cores[1]), (cores[1], cores[0])] {
+        let (mut plain, mut threaded) = (vec![], vec![]);
+        for _ in 0..ROUNDS {
+            assert!(core_affinity::set_for_current(matching), "pin");
+            let start = Instant::now();
+            black_box(replay::<std::fs::File>(&batches, None));
+            plain.push(start.elapsed());
+
+            assert!(core_affinity::set_for_current(journaling), "pin");
+            let journal = JournalThread::spawn(JournalWriter::create(&path).expect("journal"));
+            assert!(core_affinity::set_for_current(matching), "pin");
+            let start = Instant::now();
+            black_box(replay_pipelined(&batches, journal));
+            threaded.push(start.elapsed());
+            std::fs::remove_file(&path).expect("remove");
+        }
+        println!(
+            "journal: on a journal thread, matching pinned to CPU {}, journal to CPU {}: {}",
+            matching.id,
+            journaling.id,
+            slower(&threaded, &plain)
+        );
+    }
 }

@@ -55,7 +55,7 @@ use crate::varint;
 mod thread;
 mod writer;
 
-pub use thread::JournalThread;
+pub use thread::{DEFAULT_SPIN, JournalThread};
 pub(crate) use writer::sync_parent;
 pub use writer::{JournalFile, JournalWriter};
 

@@ -2,6 +2,8 @@
 //! snapshot plus the journal's tail gives byte-identical events and the same final book as
 //! replaying everything.
 
+use std::time::Duration;
+
 use byo_orderbook::journal::{self, JournalError, JournalFile, JournalThread, JournalWriter};
 use byo_orderbook::{Command, Event, OrderBook, snapshot, testkit};
 
@@ -45,18 +47,28 @@ fn journal_round_trips_through_a_file_and_replays_to_the_same_events() {
 #[test]
 fn the_journal_thread_makes_batches_durable_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("journal");
     let commands = testkit::commands(21, 5000);
-    let mut journal = JournalThread::spawn(JournalWriter::create(&path).unwrap());
-    let mut last = 0;
-    for batch in commands.chunks(64) {
-        last = journal.submit(batch.into()).unwrap();
-        assert!(journal.durable().unwrap() <= last);
+    // Sleeping at once, polling for the default, and polling longer than the whole test; the
+    // pauses make the first two find the thread asleep (and wake it) now and then.
+    for (n, spin) in
+        [Duration::ZERO, journal::DEFAULT_SPIN, Duration::from_secs(60)].into_iter().enumerate()
+    {
+        let path = dir.path().join(format!("journal-{n}"));
+        let writer = JournalWriter::create(&path).unwrap();
+        let mut journal = JournalThread::spawn_with_spin(writer, spin);
+        let mut last = 0;
+        for (i, batch) in commands.chunks(64).enumerate() {
+            last = journal.submit(batch.into()).unwrap();
+            assert!(journal.durable().unwrap() <= last);
+            if i % 16 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        journal.wait(last).unwrap();
+        assert_eq!(journal.durable().unwrap(), last);
+        drop(journal);
+        assert_eq!(JournalWriter::open(&path).unwrap().1, commands, "spin {spin:?}");
     }
-    journal.wait(last).unwrap();
-    assert_eq!(journal.durable().unwrap(), last);
-    drop(journal);
-    assert_eq!(JournalWriter::open(&path).unwrap().1, commands);
 }
 
 #[test]
