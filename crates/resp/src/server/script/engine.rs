@@ -103,7 +103,8 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// Opens a state with the libraries Redis gives scripts (base without `loadfile`,
-    /// `dofile`, `print`, `load` and `newproxy`; `table`, `string`, `math`) and guards it.
+    /// `dofile`, `print`, `load` and `newproxy`; `table`, `string`, `math`, `bit`) and guards
+    /// it.
     fn new() -> mlua::Result<Engine> {
         let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
         lua.set_memory_limit(MEMORY_LIMIT)?;
@@ -114,6 +115,7 @@ impl Engine {
         }
         let redis = redis_library(&lua)?;
         real_globals.raw_set("redis", redis.clone())?;
+        real_globals.raw_set("bit", super::bit::library(&lua)?)?;
         let killed = lua.create_function(|lua, ()| {
             Ok(lua
                 .app_data_ref::<CallContext>()
@@ -316,7 +318,7 @@ local function unwrap(t) return real[t] or t end
 local function set(name, f) rawset(real_globals, name, f) end
 
 local strings = getmetatable('')
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit'}) do
   rawset(real_globals, name, protect(rawget(real_globals, name)))
 end
 rawset(strings, '__index', rawget(real_globals, 'string'))
@@ -439,7 +441,7 @@ local function keys(t)
   table.sort(names)
   return table.concat(names, ',')
 end
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit'}) do
   parts[#parts + 1] = name .. '=' .. keys(_G[name])
 end
 parts[#parts + 1] = 'G=' .. keys(_G)
@@ -465,6 +467,7 @@ return table.concat(parts, ';')
             ("redis = function() return 1 end", Some(true)),
             ("_G = {}", Some(true)),
             ("redis.call = function() return 1 end", Some(true)),
+            ("bit.lshift = function() return 1 end", Some(true)),
             // Ways around proxies.
             ("leak = 1", Some(true)),
             ("string.upper = nil", Some(true)),

@@ -13,12 +13,14 @@
 //! | `engine`  | the Lua 5.1 state kept from call to call, and its read-only proxies    |
 //! | `run`     | one call: `KEYS`, `ARGV`, `redis.call` for this call, the hook, reply  |
 //! | `convert` | replies to Lua values and back, by Redis's table of rules              |
+//! | `bit`     | the `bit` library (LuaBitOp): 32-bit bitwise operations on doubles     |
 //!
 //! Effects, not scripts, are logged to the append-only file: each write command a script runs
 //! is logged as it runs, all of them inside one `MULTI`/`EXEC`, so a replay does not depend on
 //! the script (or on the clock and randomness it saw) and a torn log drops all of a script's
 //! writes or none.
 
+mod bit;
 mod convert;
 mod engine;
 mod run;

@@ -336,6 +336,18 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// An error raised the way a C library function raises it with `luaL_error`: the message
+/// after the position of the Lua code that called the function (`user_script:3: ...`), or
+/// alone if a C function called it.
+pub(super) fn library_error(lua: &Lua, message: String) -> mlua::Error {
+    let caller = lua.inspect_stack(1, |debug| {
+        let line = debug.current_line()?;
+        let source = debug.source().short_src?.into_owned();
+        Some(format!("{source}:{line}: "))
+    });
+    mlua::Error::runtime(format!("{}{message}", caller.flatten().unwrap_or_default()))
+}
+
 /// The current line of the innermost frame of the script itself.
 fn script_line(lua: &Lua) -> Option<usize> {
     (1..32).find_map(|level| {
