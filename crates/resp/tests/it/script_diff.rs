@@ -1,7 +1,8 @@
 //! Random Lua scripts run by our server and by a real `redis-server`, which must reply the
 //! same: the conversions between Lua and RESP both ways (numbers truncated, arrays cut at the
 //! first nil, status and error tables, `false` as a null), `redis.call` raising and
-//! `redis.pcall` returning errors, and the error texts of Lua's own runtime errors.
+//! `redis.pcall` returning errors, the error texts of Lua's own runtime errors, and the `bit`
+//! library's results and argument errors.
 //!
 //! Runs only when `BYO_REDIS_SERVER` names a `redis-server` binary (CI sets it); otherwise it
 //! says so and passes. The scripts come from a small grammar over two keys, so that they
@@ -80,8 +81,44 @@ fn read() -> impl Strategy<Value = String> {
     (calls, pick(&["call", "pcall"])).prop_map(|(call, how)| format!("redis.{how}({call})"))
 }
 
+/// A call into the `bit` library, on numbers where LuaBitOp's conversion is delicate
+/// (halves, the edges of 32 and 53 bits, infinities, strings Lua reads as numbers) and on
+/// arguments that are not numbers or are missing.
+fn bit_op() -> impl Strategy<Value = String> {
+    let operation = pick(&[
+        "tobit", "bnot", "band", "bor", "bxor", "lshift", "rshift", "arshift", "rol", "ror",
+        "bswap", "tohex",
+    ]);
+    let number = pick(&[
+        "0",
+        "-1",
+        "1.5",
+        "2.5",
+        "-1.5",
+        "0xffffffff",
+        "2^31",
+        "-2^31",
+        "2^32 + 7",
+        "2^52",
+        "2^53 + 2",
+        "-2^60",
+        "1/0",
+        "0/0",
+        "33",
+        "-9",
+        "'12'",
+        "' 0x10 '",
+        "'x'",
+        "nil",
+        "{}",
+    ]);
+    (operation, prop::collection::vec(number, 0..4))
+        .prop_map(|(operation, args)| format!("bit.{operation}({})", args.join(", ")))
+}
+
 /// A Lua expression: literals, calls, tables (arrays with holes, status and error tables),
-/// the reply helpers, and arithmetic and length operators that Lua may refuse.
+/// the reply helpers, `bit` operations, and arithmetic and length operators that Lua may
+/// refuse.
 fn expr() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
         pick(&["0", "42", "-3", "3.99", "-3.99", "1e3", "0.5", "2^53", "1/0", "-(1/0)"]),
@@ -99,6 +136,7 @@ fn expr() -> impl Strategy<Value = String> {
             "type(select(2, xpcall(function() redis.call('X') end, function(e) return e end)))",
         ]),
         read(),
+        bit_op(),
     ];
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
@@ -142,6 +180,15 @@ fn outcome(conn: &mut Conn, script: &str) -> Vec<Frame> {
 fn random_scripts_reply_as_redis_does() {
     differential(
         script(),
+        |conn, script| outcome(conn, script),
+        |script| format!("script:\n{script}"),
+    );
+}
+
+#[test]
+fn random_bit_operations_reply_as_redis_does() {
+    differential(
+        bit_op().prop_map(|call| format!("return {call}")),
         |conn, script| outcome(conn, script),
         |script| format!("script:\n{script}"),
     );

@@ -69,11 +69,12 @@ pub(super) fn library(lua: &Lua) -> mlua::Result<Table> {
     bit.raw_set("bnot", one("bnot", |b| !b)?)?;
     bit.raw_set("bswap", one("bswap", u32::swap_bytes)?)?;
 
-    // The first argument is required; the rest, any number of them, are folded in.
+    // The first argument is required; the rest, any number of them, are folded in from the
+    // last one down, as LuaBitOp does: of two bad arguments, the later one is reported.
     let fold = |name: &'static str, op: fn(u32, u32) -> u32| {
         lua.create_function(move |lua, args: MultiValue| {
             let mut bits = arg(lua, name, &args, 1)?;
-            for index in 2..=args.len() {
+            for index in (2..=args.len()).rev() {
                 bits = op(bits, arg(lua, name, &args, index)?);
             }
             Ok(number_of(bits))
@@ -179,6 +180,7 @@ mod tests {
         for (code, want) in [
             ("return bit.band()", "bad argument #1 to 'band' (number expected, got no value)"),
             ("return bit.band(1, 'x')", "bad argument #2 to 'band' (number expected, got string)"),
+            ("return bit.bor(0, 'x', {})", "bad argument #3 to 'bor' (number expected, got table)"),
             ("return bit.lshift(1)", "bad argument #2 to 'lshift' (number expected, got no value)"),
             ("return bit.tobit({})", "bad argument #1 to 'tobit' (number expected, got table)"),
             ("return bit.tohex(1, nil)", "bad argument #2 to 'tohex' (number expected, got nil)"),
