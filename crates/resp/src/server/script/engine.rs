@@ -339,8 +339,9 @@ set('loadstring', function(chunk, name)
   end
   return loadstring(chunk, name)
 end)
--- Builtins that write into a table they are given: the error has no position, as a C
--- function's has none on Redis.
+-- Builtins that write into a table they are given: the error has no position, as on Redis,
+-- where the table write inside the C function raises it (not `luaL_error`, which would add
+-- the caller's line).
 local function refuse_proxy(t) if real[t] then error(readonly_text, 0) end end
 set('rawset', function(t, k, v)
   refuse_proxy(t)
