@@ -163,8 +163,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool
     // The body and its SHA-1, hashed once per call.
     let (body, sha) = if by_sha {
         match ctx.store.scripts.get(&args[1]) {
-            // Found, so 40 hex digits: lower case is the SHA-1 as the cache writes it.
-            Some(body) => (body, String::from_utf8_lossy(&args[1]).to_ascii_lowercase()),
+            Some((sha, body)) => (body, sha),
             None => return ctx.error("NOSCRIPT No matching script. Please use EVAL."),
         }
     } else {

@@ -34,13 +34,13 @@ fn number_of(bits: u32) -> f64 {
 
 /// Argument `index` (from 1) of a call to `bit.<name>`, as a 32-bit pattern.
 fn arg(lua: &Lua, name: &str, args: &MultiValue, index: usize) -> mlua::Result<u32> {
-    let value = args.get(index - 1).cloned();
-    let number = match &value {
+    let value = args.get(index - 1);
+    let number = match value {
         Some(value) => lua.coerce_number(value.clone())?,
         None => None,
     };
     number.map(bits_of).ok_or_else(|| {
-        let got = value.as_ref().map_or("no value", lua_type_name);
+        let got = value.map_or("no value", lua_type_name);
         library_error(
             lua,
             format!("bad argument #{index} to '{name}' (number expected, got {got})"),

@@ -36,8 +36,8 @@ use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use super::MEMORY_LIMIT;
 use super::convert::error_table;
 use super::run::{
-    CallError, CompileError, as_error_table, as_error_text, compile, error_code_and_message,
-    error_handler, load_compiled, version_number,
+    CallError, CompileError, as_error_table, as_error_text, error_code_and_message, error_handler,
+    version_number,
 };
 use crate::server::REDIS_VERSION;
 use crate::server::store::Lockless;
@@ -141,15 +141,12 @@ impl Engine {
         })
     }
 
-    /// The function of the script with SHA-1 `sha`: kept from an earlier call, or loaded
-    /// from `bytecode` (this process's compiler's output for it), or compiled from `body`
-    /// (then `compiled` is told the bytecode, for the other engines).
+    /// The function of the script with SHA-1 `sha`: kept from an earlier call, or made by
+    /// `load` in this engine's state (which is then kept).
     pub(crate) fn function(
         &mut self,
         sha: &str,
-        body: &[u8],
-        bytecode: Option<&[u8]>,
-        compiled: impl FnOnce(Vec<u8>),
+        load: impl FnOnce(&Lua) -> Result<Function, CompileError>,
     ) -> Result<Function, CompileError> {
         let flushes = FLUSHES.load(Ordering::Relaxed);
         if flushes != self.flushes || self.functions.len() >= FUNCTIONS_KEPT {
@@ -159,14 +156,7 @@ impl Engine {
         if let Some(function) = self.functions.get(sha) {
             return Ok(function.clone());
         }
-        let function = match bytecode {
-            Some(bytecode) => load_compiled(&self.lua, bytecode)?,
-            None => {
-                let function = compile(&self.lua, body)?;
-                compiled(function.dump(false));
-                function
-            }
-        };
+        let function = load(&self.lua)?;
         self.functions.insert(sha.to_owned(), function.clone());
         Ok(function)
     }
@@ -399,7 +389,7 @@ mod tests {
 
     use super::with_engine;
     use crate::server::Config;
-    use crate::server::script::run::failure_text;
+    use crate::server::script::run::{compile, failure_text};
     use crate::server::script::sha1_hex;
     use crate::server::store::Store;
 
@@ -409,7 +399,7 @@ mod tests {
         let lockless = Arc::clone(&Store::new(Config::default()).lockless);
         let sha = sha1_hex(code.as_bytes());
         with_engine(|engine| {
-            let Ok(function) = engine.function(&sha, code.as_bytes(), None, drop) else {
+            let Ok(function) = engine.function(&sha, |lua| compile(lua, code.as_bytes())) else {
                 return ((format!("does not compile: {code}"), true), true);
             };
             let started = engine.start_call(&[], &[], Arc::clone(&lockless));

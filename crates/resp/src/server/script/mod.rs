@@ -56,10 +56,12 @@ pub(crate) struct ScriptCache {
 const COMPILED_BYTES: usize = 64 << 20;
 
 impl ScriptCache {
-    /// The body whose SHA-1 is `sha` (40 hex digits, any case).
-    pub(crate) fn get(&self, sha: &[u8]) -> Option<Bytes> {
+    /// The body whose SHA-1 is `sha` (40 hex digits, any case), with that SHA-1 in lower
+    /// case, as the cache keys it.
+    pub(crate) fn get(&self, sha: &[u8]) -> Option<(String, Bytes)> {
         let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
-        self.bodies.get(&sha).cloned()
+        let body = self.bodies.get(&sha)?.clone();
+        Some((sha, body))
     }
 
     /// Remembers `body`; returns its SHA-1.

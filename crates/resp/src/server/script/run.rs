@@ -80,12 +80,17 @@ fn run_in(
     body: &[u8],
 ) -> (bool, bool) {
     let sha = script.sha;
-    let function = match ctx.store.scripts.compiled(sha) {
-        Some(bytecode) => engine.function(sha, body, Some(bytecode), drop),
-        None => engine.function(sha, body, None, |bytecode| {
-            ctx.store.scripts.remember_compiled(sha.to_owned(), bytecode);
-        }),
-    };
+    // Not kept by this engine: loaded from the bytecode another engine compiled, or compiled
+    // here and its bytecode kept for the others.
+    let scripts = &mut ctx.store.scripts;
+    let function = engine.function(sha, |lua| match scripts.compiled(sha) {
+        Some(bytecode) => load_compiled(lua, bytecode),
+        None => {
+            let function = compile(lua, body)?;
+            scripts.remember_compiled(sha.to_owned(), function.dump(false));
+            Ok(function)
+        }
+    });
     let function = match function {
         Ok(function) => function,
         Err(CompileError(text)) => {
@@ -197,7 +202,7 @@ pub(super) fn compile(lua: &Lua, body: &[u8]) -> Result<Function, CompileError> 
 
 /// Loads bytecode that `compile` produced in this process (see `ScriptCache`), with its
 /// debug information, so that errors name the same lines as the source would.
-pub(super) fn load_compiled(lua: &Lua, bytecode: &[u8]) -> Result<Function, CompileError> {
+fn load_compiled(lua: &Lua, bytecode: &[u8]) -> Result<Function, CompileError> {
     lua.load(bytecode)
         .set_mode(ChunkMode::Binary)
         .into_function()
