@@ -170,23 +170,35 @@ pub(crate) fn format_i64(buf: &mut [u8; 20], n: i64) -> &[u8] {
     &buf[at..]
 }
 
-/// `value` as C's `printf("%.17g")` prints it, with Redis's spelling of the infinities.
-///
-/// `%.17g` means: 17 significant digits, trailing zeros (and a bare decimal point) removed, in
-/// exponent form (`1.5e+20`, at least two exponent digits) when the decimal exponent is below
-/// -4 or at least 17, and in positional form otherwise.
+/// `value` as C's `printf("%.17g")` prints it, with Redis's spelling of the infinities and
+/// of NaN (never `-nan`).
 pub(crate) fn format_double(value: f64) -> String {
-    if value.is_infinite() {
-        return if value > 0.0 { "inf".into() } else { "-inf".into() };
-    }
     if value.is_nan() {
         return "nan".into();
+    }
+    format_g(value, 17)
+}
+
+/// `value` as C's `printf("%.<precision>g")` prints it (glibc's spelling: `inf`, `-inf`,
+/// `nan`, `-nan`).
+///
+/// `%.Pg` means: P significant digits, trailing zeros (and a bare decimal point) removed, in
+/// exponent form (`1.5e+20`, at least two exponent digits) when the decimal exponent is below
+/// -4 or at least P, and in positional form otherwise.
+pub(crate) fn format_g(value: f64, precision: usize) -> String {
+    let precision = precision.max(1);
+    if value.is_nan() {
+        return if value.is_sign_negative() { "-nan".into() } else { "nan".into() };
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if value == 0.0 {
         return if value.is_sign_negative() { "-0".into() } else { "0".into() };
     }
-    // Rust rounds `{:e}` correctly, like glibc: 17 significant digits, then restyle.
-    let sci = format!("{value:.16e}");
+    // Rust rounds `{:e}` correctly (ties to even on exact halves), like glibc: P significant
+    // digits, then restyle.
+    let sci = format!("{value:.*e}", precision - 1);
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
     let negative = mantissa.starts_with('-');
@@ -197,7 +209,7 @@ pub(crate) fn format_double(value: f64) -> String {
     if negative {
         out.push('-');
     }
-    if !(-4..17).contains(&exponent) {
+    if exponent < -4 || exponent >= precision as i32 {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
             out.push('.');
@@ -232,7 +244,7 @@ pub(crate) fn format_double(value: f64) -> String {
 mod tests {
     use bytes::BytesMut;
 
-    use super::{Reply, format_double, format_i64};
+    use super::{Reply, format_double, format_g, format_i64};
 
     #[test]
     fn doubles_print_as_printf_17g() {
@@ -255,6 +267,26 @@ mod tests {
         ];
         for (value, text) in cases {
             assert_eq!(format_double(*value), *text, "{value:e}");
+        }
+    }
+
+    #[test]
+    fn doubles_print_as_printf_g_at_other_precisions() {
+        // Expected values are what glibc's printf prints with each precision.
+        let cases: &[(f64, usize, &str)] = &[
+            (0.1, 14, "0.1"),
+            (100.0, 14, "100"),
+            (1e15, 14, "1e+15"),
+            (123456789012345678.0, 14, "1.2345678901235e+17"),
+            (0.00001, 14, "1e-05"),
+            (1.23456, 3, "1.23"),
+            (0.25, 1, "0.2"),
+            (123456.0, 5, "1.2346e+05"),
+            (f64::NAN, 14, "nan"),
+            (-f64::NAN, 14, "-nan"),
+        ];
+        for (value, precision, text) in cases {
+            assert_eq!(format_g(*value, *precision), *text, "{value:e} at {precision}");
         }
     }
 

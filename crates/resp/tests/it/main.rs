@@ -5,6 +5,8 @@
 mod aof;
 #[cfg(feature = "server")]
 mod blocking;
+#[cfg(feature = "server")]
+mod cjson_diff;
 mod codec;
 #[cfg(feature = "server")]
 mod command_diff;

@@ -204,7 +204,7 @@ fn errors_say_what_and_where() {
         ("x = 1", "ERR user_script:1: Attempt to modify a readonly table script: "),
         (
             "return undefined_thing",
-            "ERR Script attempted to access nonexistent global variable 'undefined_thing' script: ",
+            "ERR user_script:1: Script attempted to access nonexistent global variable 'undefined_thing' script: ",
         ),
         ("error('boom')", "ERR user_script:1: boom script: "),
         ("return 1 +", "ERR Error compiling script (new function): user_script:1: "),

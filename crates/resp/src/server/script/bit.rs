@@ -15,9 +15,9 @@
 //! Lua would take as numbers are taken; anything else is "number expected", after the
 //! calling line as a C function's `luaL_error` gives it.
 
-use mlua::{Lua, MultiValue, Table, Value};
+use mlua::{Lua, MultiValue, Table};
 
-use super::run::library_error;
+use super::run::{library_error, lua_type_name};
 
 /// 2^52 + 2^51: added to a double, it leaves the integer nearest to it in the low bits.
 const ROUNDING_BIAS: f64 = 6_755_399_441_055_744.0;
@@ -46,15 +46,6 @@ fn arg(lua: &Lua, name: &str, args: &MultiValue, index: usize) -> mlua::Result<u
             format!("bad argument #{index} to '{name}' (number expected, got {got})"),
         )
     })
-}
-
-/// The type's name as Lua 5.1's `type` gives it.
-fn lua_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Integer(_) | Value::Number(_) => "number",
-        Value::LightUserData(_) | Value::UserData(_) => "userdata",
-        other => other.type_name(),
-    }
 }
 
 /// The `bit` table (to be made read-only with the other libraries).

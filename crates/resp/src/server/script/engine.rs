@@ -34,6 +34,7 @@ use mlua::state::{GcIncParams, GcMode};
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
 use super::MEMORY_LIMIT;
+use super::cjson::Config as CjsonConfig;
 use super::convert::error_table;
 use super::run::{
     CallError, CompileError, as_error_table, as_error_text, error_code_and_message, error_handler,
@@ -99,11 +100,13 @@ pub(crate) struct Engine {
     functions: HashMap<String, Function>,
     /// [`FLUSHES`] when `functions` was last emptied.
     flushes: u64,
+    /// The global `cjson` module's settings, lent by the server for each call.
+    cjson: super::cjson::Shared,
 }
 
 impl Engine {
     /// Opens a state with the libraries Redis gives scripts (base without `loadfile`,
-    /// `dofile`, `print`, `load` and `newproxy`; `table`, `string`, `math`, `bit`) and guards
+    /// `dofile`, `print`, `load` and `newproxy`; `table`, `string`, `math`, `bit`, `cjson`) and guards
     /// it.
     fn new() -> mlua::Result<Engine> {
         let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
@@ -116,6 +119,8 @@ impl Engine {
         let redis = redis_library(&lua)?;
         real_globals.raw_set("redis", redis.clone())?;
         real_globals.raw_set("bit", super::bit::library(&lua)?)?;
+        let (cjson, cjson_settings) = super::cjson::library(&lua)?;
+        real_globals.raw_set("cjson", cjson)?;
         let killed = lua.create_function(|lua, ()| {
             Ok(lua
                 .app_data_ref::<CallContext>()
@@ -138,6 +143,7 @@ impl Engine {
             proxies,
             functions: HashMap::new(),
             flushes: FLUSHES.load(Ordering::Relaxed),
+            cjson: cjson_settings,
         })
     }
 
@@ -161,13 +167,16 @@ impl Engine {
         Ok(function)
     }
 
-    /// Sets what one call needs: `KEYS`, `ARGV`, and the server whose kill flag to obey.
+    /// Sets what one call needs: `KEYS`, `ARGV`, the server whose kill flag to obey, and
+    /// the server's `cjson` settings.
     pub(crate) fn start_call(
         &self,
         keys: &[bytes::Bytes],
         argv: &[bytes::Bytes],
         lockless: Arc<Lockless>,
+        cjson: CjsonConfig,
     ) -> mlua::Result<()> {
+        *self.cjson.borrow_mut() = cjson;
         let lua = &self.lua;
         let strings = |items: &[bytes::Bytes]| {
             lua.create_sequence_from(
@@ -181,6 +190,11 @@ impl Engine {
         self.real_globals.raw_set("ARGV", strings(argv)?)?;
         lua.set_app_data(CallContext { lockless });
         Ok(())
+    }
+
+    /// The `cjson` settings as the call left them, for the server to keep.
+    pub(crate) fn cjson_settings(&self) -> CjsonConfig {
+        *self.cjson.borrow()
     }
 
     /// Undoes what a script may have changed outside the proxies, and checks the proxies.
@@ -308,7 +322,7 @@ local function unwrap(t) return real[t] or t end
 local function set(name, f) rawset(real_globals, name, f) end
 
 local strings = getmetatable('')
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson'}) do
   rawset(real_globals, name, protect(rawget(real_globals, name)))
 end
 rawset(strings, '__index', rawget(real_globals, 'string'))
@@ -374,7 +388,7 @@ rawset(real_globals, 'setfenv', nil)
 rawset(real_globals, '_G', G)
 setmetatable(real_globals, {
   __index = function(_, name)
-    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 0)
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
   end,
   __metatable = false,
 })
@@ -402,7 +416,7 @@ mod tests {
             let Ok(function) = engine.function(&sha, |lua| compile(lua, code.as_bytes())) else {
                 return ((format!("does not compile: {code}"), true), true);
             };
-            let started = engine.start_call(&[], &[], Arc::clone(&lockless));
+            let started = engine.start_call(&[], &[], Arc::clone(&lockless), Default::default());
             assert!(started.is_ok());
             let result: mlua::Result<(bool, Value)> =
                 engine.xpcall.call((function.clone(), engine.handler.clone()));
@@ -432,7 +446,7 @@ local function keys(t)
   table.sort(names)
   return table.concat(names, ',')
 end
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson'}) do
   parts[#parts + 1] = name .. '=' .. keys(_G[name])
 end
 parts[#parts + 1] = 'G=' .. keys(_G)
@@ -459,6 +473,7 @@ return table.concat(parts, ';')
             ("_G = {}", Some(true)),
             ("redis.call = function() return 1 end", Some(true)),
             ("bit.lshift = function() return 1 end", Some(true)),
+            ("cjson.encode = function() return 1 end", Some(true)),
             // Ways around proxies.
             ("leak = 1", Some(true)),
             ("string.upper = nil", Some(true)),

@@ -14,6 +14,7 @@
 //! | `run`     | one call: `KEYS`, `ARGV`, `redis.call` for this call, the hook, reply  |
 //! | `convert` | replies to Lua values and back, by Redis's table of rules              |
 //! | `bit`     | the `bit` library (LuaBitOp): 32-bit bitwise operations on doubles     |
+//! | `cjson`   | the `cjson` library (Lua CJSON): JSON to Lua values and back           |
 //!
 //! Effects, not scripts, are logged to the append-only file: each write command a script runs
 //! is logged as it runs, all of them inside one `MULTI`/`EXEC`, so a replay does not depend on
@@ -21,6 +22,7 @@
 //! writes or none.
 
 mod bit;
+mod cjson;
 mod convert;
 mod engine;
 mod run;
@@ -49,6 +51,9 @@ pub(crate) struct ScriptCache {
     compiled: HashMap<String, Vec<u8>>,
     /// The bytes held in `compiled`, at most [`COMPILED_BYTES`].
     compiled_bytes: usize,
+    /// The global `cjson` module's settings, which scripts may change for the scripts
+    /// after them (Redis keeps them in its one Lua state, until `SCRIPT FLUSH`).
+    pub(crate) cjson: cjson::Config,
 }
 
 /// The most bytecode kept: past it, everything compiled is dropped and compiled again as the
@@ -102,9 +107,11 @@ impl ScriptCache {
         }
     }
 
-    /// `SCRIPT FLUSH`: the engines forget the scripts' functions too.
+    /// `SCRIPT FLUSH`: the engines forget the scripts' functions too, and `cjson` is back
+    /// to its defaults, as in Redis's new Lua state.
     pub(crate) fn clear(&mut self) {
         engine::forget_functions();
+        self.cjson = cjson::Config::default();
         self.bodies.clear();
         self.compiled.clear();
         self.compiled_bytes = 0;

@@ -100,7 +100,8 @@ fn run_in(
     };
     let limit = u64::try_from(ctx.store.config.get_int("lua-time-limit")).unwrap_or(0);
     let lockless = Arc::clone(&ctx.store.lockless);
-    if let Err(e) = engine.start_call(script.keys, script.argv, Arc::clone(&lockless)) {
+    let cjson = ctx.store.scripts.cjson;
+    if let Err(e) = engine.start_call(script.keys, script.argv, Arc::clone(&lockless), cjson) {
         ctx.error(&format!("ERR Error running script {sha}, {e}"));
         return (true, false);
     }
@@ -144,6 +145,7 @@ fn run_in(
     // doubt: it is not kept.
     let keep = engine.finish_call() && result.is_ok();
     let store = caller.into_inner().store;
+    store.scripts.cjson = engine.cjson_settings();
     if began && let Some(aof) = &mut store.aof {
         aof.end_exec();
     }
@@ -351,6 +353,16 @@ pub(super) fn library_error(lua: &Lua, message: String) -> mlua::Error {
         Some(format!("{source}:{line}: "))
     });
     mlua::Error::runtime(format!("{}{message}", caller.flatten().unwrap_or_default()))
+}
+
+/// The type's name as Lua 5.1's `type` and `lua_typename` give it (mlua tells integers and
+/// light userdata apart; Lua 5.1 does not).
+pub(super) fn lua_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Integer(_) | Value::Number(_) => "number",
+        Value::LightUserData(_) | Value::UserData(_) => "userdata",
+        other => other.type_name(),
+    }
 }
 
 /// The current line of the innermost frame of the script itself.
