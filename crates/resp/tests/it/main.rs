@@ -5,8 +5,6 @@
 mod aof;
 #[cfg(feature = "server")]
 mod blocking;
-#[cfg(feature = "server")]
-mod cjson_diff;
 mod codec;
 #[cfg(feature = "server")]
 mod command_diff;
@@ -19,6 +17,8 @@ mod glob_diff;
 #[cfg(feature = "server")]
 mod hostile;
 mod kit;
+#[cfg(feature = "server")]
+mod libraries_diff;
 #[cfg(feature = "server")]
 mod protocol_diff;
 #[cfg(feature = "server")]

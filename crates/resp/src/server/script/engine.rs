@@ -106,7 +106,7 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// Opens a state with the libraries Redis gives scripts (base without `loadfile`,
-    /// `dofile`, `print`, `load` and `newproxy`; `table`, `string`, `math`, `bit`, `cjson`) and guards
+    /// `dofile`, `print`, `load` and `newproxy`; `table`, `string`, `math`, `bit`, `cjson`, `cmsgpack`) and guards
     /// it.
     fn new() -> mlua::Result<Engine> {
         let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
@@ -121,6 +121,7 @@ impl Engine {
         real_globals.raw_set("bit", super::bit::library(&lua)?)?;
         let (cjson, cjson_settings) = super::cjson::library(&lua)?;
         real_globals.raw_set("cjson", cjson)?;
+        real_globals.raw_set("cmsgpack", super::cmsgpack::library(&lua)?)?;
         let killed = lua.create_function(|lua, ()| {
             Ok(lua
                 .app_data_ref::<CallContext>()
@@ -322,7 +323,7 @@ local function unwrap(t) return real[t] or t end
 local function set(name, f) rawset(real_globals, name, f) end
 
 local strings = getmetatable('')
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson', 'cmsgpack'}) do
   rawset(real_globals, name, protect(rawget(real_globals, name)))
 end
 rawset(strings, '__index', rawget(real_globals, 'string'))
@@ -446,7 +447,7 @@ local function keys(t)
   table.sort(names)
   return table.concat(names, ',')
 end
-for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson'}) do
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'bit', 'cjson', 'cmsgpack'}) do
   parts[#parts + 1] = name .. '=' .. keys(_G[name])
 end
 parts[#parts + 1] = 'G=' .. keys(_G)
@@ -474,6 +475,7 @@ return table.concat(parts, ';')
             ("redis.call = function() return 1 end", Some(true)),
             ("bit.lshift = function() return 1 end", Some(true)),
             ("cjson.encode = function() return 1 end", Some(true)),
+            ("cmsgpack.pack = function() return 1 end", Some(true)),
             // Ways around proxies.
             ("leak = 1", Some(true)),
             ("string.upper = nil", Some(true)),

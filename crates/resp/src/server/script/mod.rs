@@ -15,6 +15,7 @@
 //! | `convert` | replies to Lua values and back, by Redis's table of rules              |
 //! | `bit`     | the `bit` library (LuaBitOp): 32-bit bitwise operations on doubles     |
 //! | `cjson`   | the `cjson` library (Lua CJSON): JSON to Lua values and back           |
+//! | `cmsgpack`| the `cmsgpack` library (lua-cmsgpack): MessagePack to Lua values and back |
 //!
 //! Effects, not scripts, are logged to the append-only file: each write command a script runs
 //! is logged as it runs, all of them inside one `MULTI`/`EXEC`, so a replay does not depend on
@@ -23,6 +24,7 @@
 
 mod bit;
 mod cjson;
+mod cmsgpack;
 mod convert;
 mod engine;
 mod run;
@@ -35,6 +37,12 @@ use sha1::{Digest, Sha1};
 
 pub(crate) use run::{CompileError, Script, check_compiles, run_script};
 pub(crate) use watch::{Kill, ScriptWatch};
+
+/// How many stack slots Lua 5.1 lets a C function have (`LUAI_MAXCSTACK`). Redis's `cjson`
+/// and `cmsgpack` ask for slots as they nest, so they stop where this runs out whatever
+/// their own limits say; ours count the slots the C code would hold, to stop at the same
+/// place.
+const LUA_STACK_SLOTS: usize = 8000;
 
 /// The most memory one script's Lua state may allocate; past it, the allocation fails with a
 /// Lua error (`not enough memory`) that ends the script, not the server.

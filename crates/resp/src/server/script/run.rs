@@ -355,6 +355,11 @@ pub(super) fn library_error(lua: &Lua, message: String) -> mlua::Error {
     mlua::Error::runtime(format!("{}{message}", caller.flatten().unwrap_or_default()))
 }
 
+/// `luaL_argerror`'s message, "bad argument #N to 'NAME' (WHAT)", after the caller's line.
+pub(super) fn argument_error(lua: &Lua, name: &str, index: usize, what: &str) -> mlua::Error {
+    library_error(lua, format!("bad argument #{index} to '{name}' ({what})"))
+}
+
 /// The type's name as Lua 5.1's `type` and `lua_typename` give it (mlua tells integers and
 /// light userdata apart; Lua 5.1 does not).
 pub(super) fn lua_type_name(value: &Value) -> &'static str {

@@ -36,13 +36,9 @@ use std::rc::Rc;
 
 use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
 
-use super::run::{library_error, lua_type_name};
+use super::LUA_STACK_SLOTS;
+use super::run::{argument_error, library_error, lua_type_name};
 use encode::EncodeError;
-
-/// How many stack slots Lua 5.1 lets a C function have (`LUAI_MAXCSTACK`). CJSON asks for a
-/// few more at each level of nesting, so past this many levels it fails whatever its
-/// configured depth limit says.
-const LUA_STACK_SLOTS: usize = 8000;
 
 /// One module's settings, as CJSON's `json_config_t` (C `int`s, including the enums).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +150,7 @@ fn encode(
     args: &MultiValue,
 ) -> mlua::Result<MultiValue> {
     if args.len() != 1 {
-        return Err(arg_error(lua, "encode", 1, "expected 1 argument"));
+        return Err(argument_error(lua, "encode", 1, "expected 1 argument"));
     }
     let config = *config.borrow();
     let value = args.front().cloned().unwrap_or(Value::Nil);
@@ -168,7 +164,7 @@ fn encode(
 
 fn decode(lua: &Lua, config: &Shared, args: &MultiValue) -> mlua::Result<MultiValue> {
     if args.len() != 1 {
-        return Err(arg_error(lua, "decode", 1, "expected 1 argument"));
+        return Err(argument_error(lua, "decode", 1, "expected 1 argument"));
     }
     let config = *config.borrow();
     let text = match args.front() {
@@ -179,22 +175,17 @@ fn decode(lua: &Lua, config: &Shared, args: &MultiValue) -> mlua::Result<MultiVa
     };
     let Some(text) = text else {
         let got = args.front().map_or("no value", lua_type_name);
-        return Err(arg_error(lua, "decode", 1, &format!("string expected, got {got}")));
+        return Err(argument_error(lua, "decode", 1, &format!("string expected, got {got}")));
     };
     let value =
         decode::decode(lua, &config, &text.as_bytes()).map_err(|e| library_error(lua, e))?;
     Ok(MultiValue::from_vec(vec![value]))
 }
 
-/// `luaL_argerror`: "bad argument #N to 'NAME' (WHAT)", after the caller's line.
-fn arg_error(lua: &Lua, name: &str, index: usize, what: &str) -> mlua::Error {
-    library_error(lua, format!("bad argument #{index} to '{name}' ({what})"))
-}
-
 /// A setting function takes at most `most` arguments.
 fn arg_count(lua: &Lua, name: &str, args: &MultiValue, most: usize) -> mlua::Result<()> {
     if args.len() > most {
-        return Err(arg_error(lua, name, most + 1, "found too many arguments"));
+        return Err(argument_error(lua, name, most + 1, "found too many arguments"));
     }
     Ok(())
 }
@@ -232,7 +223,7 @@ fn integer_option(
     if let Some(value) = argument(args, index) {
         let Some(number) = lua.coerce_number(value.clone())? else {
             let got = lua_type_name(value);
-            return Err(arg_error(lua, name, index, &format!("number expected, got {got}")));
+            return Err(argument_error(lua, name, index, &format!("number expected, got {got}")));
         };
         // `lua_tointeger` truncates to 64 bits (x86 gives i64::MIN out of range), and the
         // assignment to an `int` keeps the low 32.
@@ -241,7 +232,7 @@ fn integer_option(
         if !(min..=max).contains(&value) {
             // CJSON reports the range against argument 1, whichever argument it was.
             let what = format!("expected integer between {min} and {max}");
-            return Err(arg_error(lua, name, 1, &what));
+            return Err(argument_error(lua, name, 1, &what));
         }
         *setting = value;
     }
@@ -285,11 +276,16 @@ fn enum_option(
             };
             let Some(text) = text else {
                 let got = lua_type_name(value);
-                return Err(arg_error(lua, name, index, &format!("string expected, got {got}")));
+                return Err(argument_error(
+                    lua,
+                    name,
+                    index,
+                    &format!("string expected, got {got}"),
+                ));
             };
             let text = text.to_string_lossy();
             let Some(chosen) = options.iter().position(|option| *option == text) else {
-                return Err(arg_error(lua, name, index, &format!("invalid option '{text}'")));
+                return Err(argument_error(lua, name, index, &format!("invalid option '{text}'")));
             };
             *setting = chosen as i32;
         }
