@@ -8,14 +8,14 @@
 //!
 //! Writing follows the C library, which knows only Lua 5.1's types:
 //!
-//! | Lua value                                      | MessagePack                          |
-//! |------------------------------------------------|--------------------------------------|
-//! | a number equal to a 64-bit integer             | the smallest int or uint that holds it |
-//! | any other number                               | float 32 if that loses nothing, else float 64 |
-//! | a string                                       | fixstr, str 8, str 16, str 32        |
-//! | a table whose keys are exactly `1..n`          | array (the empty table too)          |
-//! | any other table                                | map, in `next`'s order              |
-//! | a table nested 16 deep, nil, and what MessagePack has no type for | nil |
+//! | Lua value                                       | MessagePack                      |
+//! |-------------------------------------------------|----------------------------------|
+//! | a number equal to a 64-bit integer              | the smallest int or uint for it  |
+//! | any other number                                | float 32 if exact, else float 64 |
+//! | a string                                        | fixstr, str 8, str 16, str 32    |
+//! | a table whose keys are exactly `1..n`           | array (the empty table too)      |
+//! | any other table                                 | map, in `next`'s order           |
+//! | nil, a table 16 deep, a function, a userdata... | nil                              |
 //!
 //! The depth cut is what lets a table that contains itself be packed. Reading takes the
 //! types the writer produces (and uint 64, read as a signed integer's value, as in C); `bin`,

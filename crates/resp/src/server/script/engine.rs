@@ -106,8 +106,8 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// Opens a state with the libraries Redis gives scripts (base without `loadfile`,
-    /// `dofile`, `print`, `load` and `newproxy`; `table`, `string`, `math`, `bit`, `cjson`, `cmsgpack`) and guards
-    /// it.
+    /// `dofile`, `print`, `load` and `newproxy`; `table`, `string`, `math`, `bit`, `cjson`,
+    /// `cmsgpack`) and guards it.
     fn new() -> mlua::Result<Engine> {
         let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::new())?;
         lua.set_memory_limit(MEMORY_LIMIT)?;

@@ -7,15 +7,15 @@
 //! then, once the script has run for `lua-time-limit` milliseconds, with `-BUSY` — except for
 //! `SCRIPT KILL`, which stops a script that has not written anything yet.
 //!
-//! | module    | what it is                                                             |
-//! |-----------|------------------------------------------------------------------------|
-//! | `watch`   | running / busy / kill flags, readable without the store's lock         |
-//! | `engine`  | the Lua 5.1 state kept from call to call, and its read-only proxies    |
-//! | `run`     | one call: `KEYS`, `ARGV`, `redis.call` for this call, the hook, reply  |
-//! | `convert` | replies to Lua values and back, by Redis's table of rules              |
-//! | `bit`     | the `bit` library (LuaBitOp): 32-bit bitwise operations on doubles     |
-//! | `cjson`   | the `cjson` library (Lua CJSON): JSON to Lua values and back           |
-//! | `cmsgpack`| the `cmsgpack` library (lua-cmsgpack): MessagePack to Lua values and back |
+//! | module     | what it is                                                              |
+//! |------------|-------------------------------------------------------------------------|
+//! | `watch`    | running / busy / kill flags, readable without the store's lock          |
+//! | `engine`   | the Lua 5.1 state kept from call to call, and its read-only proxies     |
+//! | `run`      | one call: `KEYS`, `ARGV`, `redis.call` for this call, the hook, reply   |
+//! | `convert`  | replies to Lua values and back, by Redis's table of rules               |
+//! | `bit`      | the `bit` library (LuaBitOp): 32-bit bitwise operations on doubles      |
+//! | `cjson`    | the `cjson` library (Lua CJSON): JSON to Lua values and back            |
+//! | `cmsgpack` | the `cmsgpack` library (lua-cmsgpack): MessagePack to Lua values and back |
 //!
 //! Effects, not scripts, are logged to the append-only file: each write command a script runs
 //! is logged as it runs, all of them inside one `MULTI`/`EXEC`, so a replay does not depend on

@@ -107,6 +107,7 @@ pub(super) fn encode(
     let path = lua.create_table()?;
     let mut writer = Writer { config, out: Vec::new(), levels: Vec::new(), path, slots: 1, limit };
     writer.value(value)?;
+    // Each turn writes the next member of the innermost open table, or closes that table.
     loop {
         let at = 2 * writer.levels.len() as i64;
         let Some(level) = writer.levels.last_mut() else { break };

@@ -15,14 +15,14 @@
 //! Each setting function sets what it is given (nothing if its argument is absent or `nil`)
 //! and returns the setting:
 //!
-//! | function                                        | default         |
-//! |-------------------------------------------------|-----------------|
-//! | `encode_sparse_array(convert, ratio, safe)`     | `false, 2, 10`  |
-//! | `encode_max_depth(n)`, `decode_max_depth(n)`    | `1000`          |
-//! | `encode_number_precision(n)` (1 to 14)          | `14`            |
-//! | `encode_invalid_numbers(on/off/"null")`         | `false`         |
-//! | `decode_invalid_numbers(on/off)`                | `true`          |
-//! | `encode_keep_buffer(on/off)`                    | `true` (a C buffer's lifetime; no effect here) |
+//! | function                                     | default                           |
+//! |----------------------------------------------|-----------------------------------|
+//! | `encode_sparse_array(convert, ratio, safe)`  | `false, 2, 10`                    |
+//! | `encode_max_depth(n)`, `decode_max_depth(n)` | `1000`                            |
+//! | `encode_number_precision(n)` (1 to 14)       | `14`                              |
+//! | `encode_invalid_numbers(on/off/"null")`      | `false`                           |
+//! | `decode_invalid_numbers(on/off)`             | `true`                            |
+//! | `encode_keep_buffer(on/off)`                 | `true` (no effect: a C buffer's)  |
 //!
 //! JSON's `null` decodes to `cjson.null`, a light userdata holding NULL, because a `nil`
 //! would delete the key it was stored under; it encodes back to `null`.
