@@ -212,9 +212,16 @@ fn outcome(conn: &mut Conn, settings: &str, script: &str, argv: &[&str]) -> Vec<
 #[test]
 fn random_json_decodes_and_encodes_as_redis_does() {
     const SCRIPT: &str = "return {cjson.encode(cjson.decode(ARGV[1]))}";
+    // Caught by `pcall`, a library's error is its text, as `luaL_error`'s is.
+    const CAUGHT: &str = "local ok, v = pcall(cjson.decode, ARGV[1])\n\
+        if ok then return {'ok', cjson.encode(v)} end return {'caught', type(v), v}";
     differential(
         (settings(), json()),
-        |conn, (settings, text)| outcome(conn, settings, SCRIPT, &[text]),
+        |conn, (settings, text)| {
+            let mut all = outcome(conn, settings, SCRIPT, &[text]);
+            all.push(conn.call(&["EVAL", CAUGHT, "0", text]));
+            all
+        },
         |(settings, text)| format!("settings:\n{settings}\njson: {text:?}"),
     );
 }
@@ -339,7 +346,11 @@ fn random_msgpack_unpacks_as_redis_does() {
                 "{HEX}local s = {stream}\nlocal r = {{{read}}}\n\
                  return {{#r, hex(cmsgpack.pack(r))}}"
             );
-            vec![conn.call(&["EVAL", &script, "0"])]
+            let caught = format!(
+                "local ok, v = pcall(cmsgpack.unpack, {stream})\n\
+                 if ok then return 'ok' end return {{type(v), v}}"
+            );
+            vec![conn.call(&["EVAL", &script, "0"]), conn.call(&["EVAL", &caught, "0"])]
         },
         |(stream, read)| format!("stream: {stream}\nread: {read}"),
     );

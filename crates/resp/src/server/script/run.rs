@@ -285,15 +285,23 @@ pub(super) fn error_handler(lua: &Lua, raised: Value) -> mlua::Result<Value> {
     Ok(Value::Table(table))
 }
 
-/// The error `redis.call` raised, as the table `{err = ...}` it stands for; any other value
-/// as it is.
+/// What a script catches: the error `redis.call` raised as the table `{err = ...}` it stands
+/// for, a library function's error as its text, any other value as it is.
 pub(super) fn as_error_table(lua: &Lua, raised: Value) -> mlua::Result<Value> {
-    if let Value::Error(e) = &raised
-        && let Some(CallError(text)) = e.chain().find_map(|cause| cause.downcast_ref::<CallError>())
-    {
+    let Value::Error(e) = &raised else { return Ok(raised) };
+    if let Some(CallError(text)) = e.chain().find_map(|cause| cause.downcast_ref::<CallError>()) {
         return error_table(lua, text);
     }
-    Ok(raised)
+    // A library function's error (`bit`, `cjson`, `cmsgpack`), or running out of memory:
+    // in C that is `luaL_error`'s string, and a script that catches it gets the string.
+    let message = e.chain().find_map(|cause| match cause.downcast_ref::<mlua::Error>() {
+        Some(mlua::Error::RuntimeError(text) | mlua::Error::MemoryError(text)) => Some(text),
+        _ => None,
+    });
+    match message {
+        Some(text) => Ok(Value::String(lua.create_string(text)?)),
+        None => Ok(raised),
+    }
 }
 
 /// What Redis's `pcall` returns for what it caught: the `err` field of an error table (one
