@@ -17,7 +17,7 @@
 
 use mlua::{Lua, MultiValue, Table};
 
-use super::run::{library_error, lua_type_name};
+use super::lauxlib::check_number;
 
 /// 2^52 + 2^51: added to a double, it leaves the integer nearest to it in the low bits.
 const ROUNDING_BIAS: f64 = 6_755_399_441_055_744.0;
@@ -34,18 +34,7 @@ fn number_of(bits: u32) -> f64 {
 
 /// Argument `index` (from 1) of a call to `bit.<name>`, as a 32-bit pattern.
 fn arg(lua: &Lua, name: &str, args: &MultiValue, index: usize) -> mlua::Result<u32> {
-    let value = args.get(index - 1);
-    let number = match value {
-        Some(value) => lua.coerce_number(value.clone())?,
-        None => None,
-    };
-    number.map(bits_of).ok_or_else(|| {
-        let got = value.map_or("no value", lua_type_name);
-        library_error(
-            lua,
-            format!("bad argument #{index} to '{name}' (number expected, got {got})"),
-        )
-    })
+    check_number(lua, name, args, index).map(bits_of)
 }
 
 /// The `bit` table (to be made read-only with the other libraries).

@@ -27,7 +27,10 @@
 use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::LUA_STACK_SLOTS;
-use super::run::{argument_error, library_error, lua_type_name};
+use super::convert::c_cast;
+use super::lauxlib::{
+    argument_error, check_integer, check_string, library_error, opt_integer, raw_number,
+};
 
 /// Tables nested deeper than this are written as nil.
 const MAX_NESTING: usize = 16;
@@ -44,25 +47,25 @@ pub(super) fn library(lua: &Lua) -> mlua::Result<Table> {
     cmsgpack.raw_set(
         "unpack",
         lua.create_function(|lua, args: MultiValue| {
-            let text = string_argument(lua, "unpack", &args)?;
-            unpack(lua, &text, 0, 0)
+            let text = check_string(lua, "unpack", &args, 1)?;
+            unpack(lua, &text.as_bytes(), 0, 0)
         })?,
     )?;
     cmsgpack.raw_set(
         "unpack_one",
         lua.create_function(|lua, args: MultiValue| {
-            let offset = integer_argument(lua, "unpack_one", &args, 2, true)?;
-            let text = string_argument(lua, "unpack_one", &args)?;
-            unpack(lua, &text, 1, offset)
+            let offset = opt_integer(lua, "unpack_one", &args, 2)?;
+            let text = check_string(lua, "unpack_one", &args, 1)?;
+            unpack(lua, &text.as_bytes(), 1, offset)
         })?,
     )?;
     cmsgpack.raw_set(
         "unpack_limit",
         lua.create_function(|lua, args: MultiValue| {
-            let limit = integer_argument(lua, "unpack_limit", &args, 2, false)?;
-            let offset = integer_argument(lua, "unpack_limit", &args, 3, true)?;
-            let text = string_argument(lua, "unpack_limit", &args)?;
-            unpack(lua, &text, limit, offset)
+            let limit = check_integer(lua, "unpack_limit", &args, 2)?;
+            let offset = opt_integer(lua, "unpack_limit", &args, 3)?;
+            let text = check_string(lua, "unpack_limit", &args, 1)?;
+            unpack(lua, &text.as_bytes(), limit, offset)
         })?,
     )?;
     cmsgpack.raw_set("_NAME", "cmsgpack")?;
@@ -70,50 +73,6 @@ pub(super) fn library(lua: &Lua) -> mlua::Result<Table> {
     cmsgpack.raw_set("_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo")?;
     cmsgpack.raw_set("_DESCRIPTION", "MessagePack C implementation for Lua")?;
     Ok(cmsgpack)
-}
-
-/// `luaL_checklstring(L, 1)`: a string, or a number as text.
-fn string_argument(lua: &Lua, name: &str, args: &MultiValue) -> mlua::Result<Vec<u8>> {
-    let text = match args.front() {
-        Some(value @ (Value::String(_) | Value::Number(_) | Value::Integer(_))) => {
-            lua.coerce_string(value.clone())?
-        }
-        _ => None,
-    };
-    match text {
-        Some(text) => Ok(text.as_bytes().to_vec()),
-        None => {
-            let got = args.front().map_or("no value", lua_type_name);
-            Err(argument_error(lua, name, 1, &format!("string expected, got {got}")))
-        }
-    }
-}
-
-/// `luaL_checkinteger` (or `luaL_optinteger` with 0 for an absent or nil argument): the
-/// number truncated to 64 bits, `i64::MIN` out of range as x86's conversion gives.
-fn integer_argument(
-    lua: &Lua,
-    name: &str,
-    args: &MultiValue,
-    index: usize,
-    optional: bool,
-) -> mlua::Result<i64> {
-    let value = args.get(index - 1);
-    if optional && value.is_none_or(Value::is_nil) {
-        return Ok(0);
-    }
-    let number = match value {
-        Some(value) => lua.coerce_number(value.clone())?,
-        None => None,
-    };
-    match number {
-        Some(n) if n.abs() < 9.2e18 => Ok(n as i64),
-        Some(_) => Ok(i64::MIN),
-        None => {
-            let got = value.map_or("no value", lua_type_name);
-            Err(argument_error(lua, name, index, &format!("number expected, got {got}")))
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -158,9 +117,9 @@ impl Writer<'_> {
     /// An integer if the number is one that fits 64 bits (C's `(int64_t)n == n`, where an
     /// out-of-range conversion gives `i64::MIN`), else a float.
     fn number(&mut self, n: f64) {
-        const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
-        if (-TWO_TO_63..TWO_TO_63).contains(&n) && n.trunc() == n {
-            self.integer(n as i64);
+        let integer = c_cast(n);
+        if integer as f64 == n {
+            self.integer(integer);
         } else if f64::from(n as f32) == n {
             self.out.push(0xca);
             self.out.extend_from_slice(&(n as f32).to_be_bytes());
@@ -244,11 +203,7 @@ impl Writer<'_> {
         let (mut count, mut max, mut array) = (0usize, 0i64, true);
         table.for_each::<Value, Value>(|key, _| {
             count += 1;
-            let n = match key {
-                Value::Number(n) => n,
-                Value::Integer(n) => n as f64,
-                _ => f64::NAN,
-            };
+            let n = raw_number(&key).unwrap_or(f64::NAN);
             if n > 0.0 && n <= f64::from(i32::MAX) && n.trunc() == n {
                 max = max.max(n as i64);
             } else {

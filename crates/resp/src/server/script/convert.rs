@@ -108,7 +108,7 @@ fn write_value(value: &Value, out: &mut Reply<'_>, depth: usize) -> bool {
 /// NaN) C leaves it undefined, and x86-64's conversion gives `i64::MIN` for all of them, which
 /// is what Redis replies there (`return 1/0` is -9223372036854775808); Rust's `as` would
 /// saturate instead.
-fn c_cast(n: f64) -> i64 {
+pub(super) fn c_cast(n: f64) -> i64 {
     const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
     if (-TWO_TO_63..TWO_TO_63).contains(&n) { n as i64 } else { i64::MIN }
 }

@@ -13,6 +13,7 @@
 //! | `engine`   | the Lua 5.1 state kept from call to call, and its read-only proxies     |
 //! | `run`      | one call: `KEYS`, `ARGV`, `redis.call` for this call, the hook, reply   |
 //! | `convert`  | replies to Lua values and back, by Redis's table of rules               |
+//! | `lauxlib`  | `luaL_error` and the argument checks, for the libraries below           |
 //! | `bit`      | the `bit` library (LuaBitOp): 32-bit bitwise operations on doubles      |
 //! | `cjson`    | the `cjson` library (Lua CJSON): JSON to Lua values and back            |
 //! | `cmsgpack` | the `cmsgpack` library (lua-cmsgpack): MessagePack to Lua values and back |
@@ -27,6 +28,7 @@ mod cjson;
 mod cmsgpack;
 mod convert;
 mod engine;
+mod lauxlib;
 mod run;
 mod watch;
 

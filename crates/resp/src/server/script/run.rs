@@ -351,33 +351,6 @@ fn describe(value: &Value) -> String {
     }
 }
 
-/// An error raised the way a C library function raises it with `luaL_error`: the message
-/// after the position of the Lua code that called the function (`user_script:3: ...`), or
-/// alone if a C function called it.
-pub(super) fn library_error(lua: &Lua, message: String) -> mlua::Error {
-    let caller = lua.inspect_stack(1, |debug| {
-        let line = debug.current_line()?;
-        let source = debug.source().short_src?.into_owned();
-        Some(format!("{source}:{line}: "))
-    });
-    mlua::Error::runtime(format!("{}{message}", caller.flatten().unwrap_or_default()))
-}
-
-/// `luaL_argerror`'s message, "bad argument #N to 'NAME' (WHAT)", after the caller's line.
-pub(super) fn argument_error(lua: &Lua, name: &str, index: usize, what: &str) -> mlua::Error {
-    library_error(lua, format!("bad argument #{index} to '{name}' ({what})"))
-}
-
-/// The type's name as Lua 5.1's `type` and `lua_typename` give it (mlua tells integers and
-/// light userdata apart; Lua 5.1 does not).
-pub(super) fn lua_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Integer(_) | Value::Number(_) => "number",
-        Value::LightUserData(_) | Value::UserData(_) => "userdata",
-        other => other.type_name(),
-    }
-}
-
 /// The current line of the innermost frame of the script itself.
 fn script_line(lua: &Lua) -> Option<usize> {
     (1..32).find_map(|level| {

@@ -18,7 +18,7 @@ use mlua::{Function, Lua, Table, Value};
 
 use super::{Config, LUA_STACK_SLOTS};
 use crate::server::reply::format_g;
-use crate::server::script::run::lua_type_name;
+use crate::server::script::lauxlib::{lua_type_name, raw_number};
 
 /// The escape for each byte that needs one (CJSON's `char2escape`).
 fn escape(byte: u8) -> Option<&'static [u8]> {
@@ -170,13 +170,8 @@ impl Writer<'_> {
         match key {
             Value::String(text) => self.string(&text.as_bytes())?,
             Value::Number(_) | Value::Integer(_) => {
-                let number = match key {
-                    Value::Integer(n) => *n as f64,
-                    Value::Number(n) => *n,
-                    _ => 0.0,
-                };
                 self.out.push(b'"');
-                self.number(number, key)?;
+                self.number(raw_number(key).unwrap_or_default(), key)?;
                 self.out.push(b'"');
             }
             _ => return Err(cannot(key, "table key must be a number or string")),
@@ -256,11 +251,7 @@ impl Writer<'_> {
         let mut items: i32 = 0;
         let mut array = true;
         table.for_each::<Value, Value>(|key, _| {
-            let number = match key {
-                Value::Number(n) => n,
-                Value::Integer(n) => n as f64,
-                _ => f64::NAN,
-            };
+            let number = raw_number(&key).unwrap_or(f64::NAN);
             if number == 0.0 || number.floor() != number || number < 1.0 {
                 array = false;
             } else if array {

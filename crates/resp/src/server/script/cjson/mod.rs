@@ -37,7 +37,7 @@ use std::rc::Rc;
 use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
 
 use super::LUA_STACK_SLOTS;
-use super::run::{argument_error, library_error, lua_type_name};
+use super::lauxlib::{argument_error, check_integer, check_string, library_error};
 use encode::EncodeError;
 
 /// One module's settings, as CJSON's `json_config_t` (C `int`s, including the enums).
@@ -167,16 +167,7 @@ fn decode(lua: &Lua, config: &Shared, args: &MultiValue) -> mlua::Result<MultiVa
         return Err(argument_error(lua, "decode", 1, "expected 1 argument"));
     }
     let config = *config.borrow();
-    let text = match args.front() {
-        Some(value @ (Value::String(_) | Value::Number(_) | Value::Integer(_))) => {
-            lua.coerce_string(value.clone())?
-        }
-        _ => None,
-    };
-    let Some(text) = text else {
-        let got = args.front().map_or("no value", lua_type_name);
-        return Err(argument_error(lua, "decode", 1, &format!("string expected, got {got}")));
-    };
+    let text = check_string(lua, "decode", args, 1)?;
     let value =
         decode::decode(lua, &config, &text.as_bytes()).map_err(|e| library_error(lua, e))?;
     Ok(MultiValue::from_vec(vec![value]))
@@ -220,15 +211,9 @@ fn integer_option(
     min: i32,
     max: i32,
 ) -> mlua::Result<Value> {
-    if let Some(value) = argument(args, index) {
-        let Some(number) = lua.coerce_number(value.clone())? else {
-            let got = lua_type_name(value);
-            return Err(argument_error(lua, name, index, &format!("number expected, got {got}")));
-        };
-        // `lua_tointeger` truncates to 64 bits (x86 gives i64::MIN out of range), and the
-        // assignment to an `int` keeps the low 32.
-        let wide = if number.abs() < 9.2e18 { number as i64 } else { i64::MIN };
-        let value = wide as i32;
+    if argument(args, index).is_some() {
+        // `lua_tointeger`'s 64 bits, of which the assignment to an `int` keeps the low 32.
+        let value = check_integer(lua, name, args, index)? as i32;
         if !(min..=max).contains(&value) {
             // CJSON reports the range against argument 1, whichever argument it was.
             let what = format!("expected integer between {min} and {max}");
@@ -268,21 +253,7 @@ fn enum_option(
         if let Value::Boolean(on) = value {
             *setting = i32::from(*on);
         } else {
-            let text = match value {
-                Value::String(_) | Value::Number(_) | Value::Integer(_) => {
-                    lua.coerce_string(value.clone())?
-                }
-                _ => None,
-            };
-            let Some(text) = text else {
-                let got = lua_type_name(value);
-                return Err(argument_error(
-                    lua,
-                    name,
-                    index,
-                    &format!("string expected, got {got}"),
-                ));
-            };
+            let text = check_string(lua, name, args, index)?;
             let text = text.to_string_lossy();
             let Some(chosen) = options.iter().position(|option| *option == text) else {
                 return Err(argument_error(lua, name, index, &format!("invalid option '{text}'")));
