@@ -143,6 +143,26 @@ fn replies_become_lua_values_by_redis_rules() {
     assert_eq!(conn.call(&["GET", "i"]), bulk("123456789012"));
 }
 
+/// Lua 5.1's `pcall` pushes its status after the called function's results without asking
+/// for a slot. With Lua's API checks compiled in (lua-src does so in debug builds), a function
+/// returning 20 values or more under `pcall` aborted the whole server.
+#[test]
+fn pcall_of_a_function_returning_many_values_answers() {
+    let server = TestServer::start(Config::default());
+    let mut conn = server.connect();
+    for (script, count) in [
+        ("local t = {} for i = 1, 500 do t[i] = i end return select('#', pcall(unpack, t))", 501),
+        ("return select('#', pcall(cmsgpack.unpack, string.rep('\\195', 300)))", 301),
+        (
+            "local t = {} for i = 1, 25 do t[i] = i end return select('#', \
+             xpcall(function() return unpack(t) end, function(e) return e end))",
+            26,
+        ),
+    ] {
+        assert_eq!(eval(&mut conn, script, &[], &[]), int(count), "{script}");
+    }
+}
+
 #[test]
 fn errors_say_what_and_where() {
     let server = TestServer::start(Config::default());
