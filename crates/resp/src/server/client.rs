@@ -36,6 +36,9 @@ pub(crate) struct Client {
     pub(crate) close_after_reply: bool,
     /// Set while `EXEC` runs the queue: blocking commands must not block then.
     pub(crate) in_exec: bool,
+    /// Set on a script's own client (`redis.call`): a few commands answer otherwise there
+    /// (`SORT` of a set orders its output, `XREAD BLOCK` is refused), as on Redis.
+    pub(crate) in_script: bool,
     /// Set by a blocking command that found nothing: the connection stops executing commands
     /// until the store serves or times out the client.
     pub(crate) blocked: bool,
@@ -76,6 +79,7 @@ impl Client {
             last_command: "NULL",
             close_after_reply: false,
             in_exec: false,
+            in_script: false,
             blocked: false,
             subscriptions: 0,
             reply_off: false,

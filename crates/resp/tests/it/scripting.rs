@@ -163,6 +163,50 @@ fn pcall_of_a_function_returning_many_values_answers() {
     }
 }
 
+/// Commands that answer otherwise when a script calls them, as on Redis: a set's `SORT` without
+/// an order is ordered (a script must not see the hash table's order), `XREAD BLOCK` and
+/// `XREADGROUP BLOCK` are refused, and `INFO` counts the cached scripts.
+#[test]
+fn commands_called_from_scripts_answer_as_on_redis() {
+    let server = TestServer::start(Config::default());
+    let mut conn = server.connect();
+    let letters = ["z", "aaa", "b", "azz", "c", "aa", "a"];
+    conn.call(&[&["SADD", "set"][..], &letters].concat());
+    let sorted: Vec<Frame> = ["a", "aa", "aaa", "azz", "b", "c", "z"].map(bulk).to_vec();
+    let script = "return redis.call('sort', KEYS[1], 'by', '_')";
+    assert_eq!(eval(&mut conn, script, &["set"], &[]), Frame::Array(sorted));
+    let script = "return redis.call('sort', KEYS[1], 'by', '_', 'get', '#', 'get', '_:*')";
+    let with_gets = ["a", "aa", "aaa", "azz", "b", "c", "z"]
+        .into_iter()
+        .flat_map(|letter| [bulk(letter), Frame::NullBulk])
+        .collect();
+    assert_eq!(eval(&mut conn, script, &["set"], &[]), Frame::Array(with_gets));
+
+    conn.call(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    let script = "return redis.pcall('xread', 'STREAMS', KEYS[1], '$')";
+    assert_eq!(eval(&mut conn, script, &["s"], &[]), Frame::NullBulk);
+    for (script, name) in [
+        ("return redis.pcall('xread', 'BLOCK', 0, 'STREAMS', KEYS[1], '$')", "xread"),
+        (
+            "return redis.pcall('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', 0, 'STREAMS', KEYS[1], '>')",
+            "XREADGROUP",
+        ),
+    ] {
+        let expected = format!("ERR {name} command is not allowed with BLOCK option from scripts");
+        assert_eq!(error_text(eval(&mut conn, script, &["s"], &[])), expected);
+    }
+
+    let cached = |conn: &mut Conn| match conn.call(&["INFO", "memory"]) {
+        Frame::Bulk(text) => String::from_utf8_lossy(&text)
+            .lines()
+            .find_map(|line| line.strip_prefix("number_of_cached_scripts:").map(str::to_owned)),
+        other => panic!("INFO answered {other:?}"),
+    };
+    assert_eq!(cached(&mut conn).as_deref(), Some("5"));
+    conn.call(&["SCRIPT", "FLUSH", "ASYNC"]);
+    assert_eq!(cached(&mut conn).as_deref(), Some("0"));
+}
+
 #[test]
 fn errors_say_what_and_where() {
     let server = TestServer::start(Config::default());

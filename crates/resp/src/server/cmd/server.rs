@@ -180,7 +180,8 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) {
         let _ = write!(
             text,
             "# Memory\r\nused_memory:{rss}\r\nused_memory_rss:{rss}\r\nmaxmemory:0\r\n\
-             mem_allocator:libc\r\n\r\n"
+             mem_allocator:libc\r\nnumber_of_cached_scripts:{}\r\n\r\n",
+            store.scripts.len(),
         );
     }
     if want("persistence") {

@@ -157,7 +157,9 @@ fn sort_generic(ctx: &mut Ctx<'_>, args: &[Bytes], readonly: bool) {
         Some(Value::ZSet(zset)) => (zset.iter().map(|(m, _)| m.clone()).collect(), false),
         Some(Value::Str(_) | Value::Hash(_) | Value::Stream(_)) => return ctx.wrong_type(),
     };
-    if options.dont_sort() && is_set && options.store.is_some() {
+    // A set's order is the hash table's: where it would reach the AOF (`STORE`) or a
+    // script, it is made deterministic by sorting as `ALPHA` does, as Redis does.
+    if options.dont_sort() && is_set && (options.store.is_some() || ctx.client.in_script) {
         options = Options { alpha: true, by: None, ..options };
     }
     let mut items: Vec<Item> =

@@ -75,6 +75,13 @@ fn read(ctx: &mut Ctx<'_>, args: &[Bytes], xreadgroup: bool) {
         let more = args.len() - 1 - at;
         let option = &args[at];
         if option.eq_ignore_ascii_case(b"block") && more > 0 {
+            if ctx.client.in_script {
+                // The command's name as the script spelled it, as Redis echoes `argv[0]`.
+                let name = String::from_utf8_lossy(&args[0]);
+                return ctx.error(&format!(
+                    "ERR {name} command is not allowed with BLOCK option from scripts"
+                ));
+            }
             at += 1;
             let Some(deadline) = block_timeout(ctx, &args[at]) else { return };
             timeout = Some(deadline);

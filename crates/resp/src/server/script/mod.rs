@@ -91,6 +91,11 @@ impl ScriptCache {
         self.bodies.entry(sha).or_insert(body);
     }
 
+    /// How many bodies are cached (`INFO`'s `number_of_cached_scripts`).
+    pub(crate) fn len(&self) -> usize {
+        self.bodies.len()
+    }
+
     pub(crate) fn contains(&self, sha: &[u8]) -> bool {
         std::str::from_utf8(sha)
             .is_ok_and(|sha| self.bodies.contains_key(&sha.to_ascii_lowercase()))

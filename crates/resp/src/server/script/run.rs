@@ -183,11 +183,13 @@ fn watch_the_clock(lua: &Lua, lockless: Arc<Lockless>, limit_ms: u64) -> mlua::R
     })
 }
 
-/// The script's own client: the caller's database, RESP2, and never blocking (as in `EXEC`).
+/// The script's own client: the caller's database, RESP2, never blocking (as in `EXEC`), and
+/// marked as a script's.
 fn script_client(caller: &Client) -> Client {
     let mut client = Client::new(caller.id, true, Arc::clone(&caller.wake));
     client.db = caller.db;
     client.in_exec = true;
+    client.in_script = true;
     client
 }
 
