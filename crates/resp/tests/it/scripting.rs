@@ -365,6 +365,64 @@ fn scripts_run_inside_transactions_and_select_their_callers_database() {
     assert_eq!(conn.call(&["GET", "in5"]), bulk("x"));
 }
 
+/// Scripts from clients that send at the same moment are run by the script thread in one
+/// turn (see `net::script`): `clients` connections each send `rounds` batches of two
+/// pipelined `EVAL`s of `body` (which must return `{ARGV[1], <a new INCR of n>}`), and each
+/// reply must be the one its own script made, in order, with every increment seen once.
+fn scripts_from_many_clients(clients: usize, rounds: usize, config: Config, body: &'static str) {
+    let server = TestServer::start(config);
+    let mut conns: Vec<Conn> = (0..clients).map(|_| server.connect()).collect();
+    let mut admin = server.connect();
+    let threads: Vec<_> = conns
+        .drain(..)
+        .enumerate()
+        .map(|(client, mut conn)| {
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                for round in 0..rounds {
+                    let tags = [0, 1].map(|n| format!("{client}:{round}:{n}"));
+                    for tag in &tags {
+                        conn.send(&["EVAL", body, "0", tag]);
+                    }
+                    for tag in &tags {
+                        let Some(Frame::Array(reply)) = conn.read() else { panic!("{tag}") };
+                        assert_eq!(reply[0], bulk(tag), "a reply reached the wrong script");
+                        let Frame::Integer(n) = reply[1] else { panic!("{reply:?}") };
+                        assert!(seen.last().is_none_or(|&last| last < n), "out of order");
+                        seen.push(n);
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut all: Vec<i64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    all.sort_unstable();
+    let total = (clients * rounds * 2) as i64;
+    assert_eq!(all, (1..=total).collect::<Vec<_>>(), "an increment lost or seen twice");
+    assert_eq!(admin.call(&["GET", "n"]), bulk(&total.to_string()));
+}
+
+#[test]
+fn scripts_from_many_clients_each_get_their_own_reply() {
+    let body = "return {ARGV[1], redis.call('INCR', 'n')}";
+    scripts_from_many_clients(8, 150, Config::default(), body);
+}
+
+/// As above, with every script running past `lua-time-limit`: each one that follows another
+/// in the script thread's turn starts with a fresh time limit, and the turn still ends.
+#[test]
+fn scripts_that_each_run_past_the_time_limit_each_get_their_own_reply() {
+    let mut config = Config::default();
+    config.set("lua-time-limit", "2").unwrap();
+    // About 25 ms of work each, by the server's clock (scripts have no `os`): longer than
+    // the 100,000 instructions between two looks of the script's hook at the clock.
+    let body = "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] \
+        repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 25000 \
+        return {ARGV[1], redis.call('INCR', 'n')}";
+    scripts_from_many_clients(4, 3, config, body);
+}
+
 /// Waits until `conn` is answered `-BUSY`.
 fn wait_busy(conn: &mut Conn) {
     let deadline = Instant::now() + Duration::from_secs(10);

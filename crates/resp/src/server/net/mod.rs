@@ -42,12 +42,14 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     /// The store's own `lockless`, reachable without its lock.
     lockless: Arc<Lockless>,
+    /// Scripts waiting for the script thread (see `script`).
+    scripts: script::Queue,
 }
 
 impl Shared {
     pub(crate) fn new(store: Store) -> Shared {
         let lockless = Arc::clone(&store.lockless);
-        Shared { store: Mutex::new(store), lockless }
+        Shared { store: Mutex::new(store), lockless, scripts: script::Queue::default() }
     }
 
     /// Locks the store, blocking the thread until it is free: for threads that may block

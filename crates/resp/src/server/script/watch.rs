@@ -41,8 +41,8 @@ pub(crate) enum Kill {
 
 impl ScriptWatch {
     /// Marks a script as running, unless one already is (then returns false). Called by the
-    /// connection that hands a script to its thread, before that thread takes the lock, so
-    /// that the other tasks wait for the script rather than spin on the lock.
+    /// script thread before it takes the lock, so that the other tasks wait for the script
+    /// rather than spin on the lock.
     pub(crate) fn try_start(&self) -> bool {
         if self.running.compare_exchange(false, true, SeqCst, SeqCst).is_err() {
             return false;
@@ -51,6 +51,14 @@ impl ScriptWatch {
         self.kill.store(false, SeqCst);
         self.busy.store(false, SeqCst);
         true
+    }
+
+    /// The script thread goes on to the next script without letting the lock go: that one
+    /// starts neither busy nor asked to stop, and has written nothing.
+    pub(crate) fn next_script(&self) {
+        self.busy.store(false, SeqCst);
+        self.kill.store(false, SeqCst);
+        self.wrote.store(false, SeqCst);
     }
 
     /// The script is over and the store's lock released.
@@ -95,6 +103,12 @@ impl ScriptWatch {
             Kill::Unkillable
         } else {
             self.kill.store(true, SeqCst);
+            if !self.is_busy() {
+                // The busy script ended meanwhile, and the script thread may have gone on to
+                // the next one (`next_script`): the request was not for that one.
+                self.kill.store(false, SeqCst);
+                return Kill::NotBusy;
+            }
             Kill::Requested
         }
     }
