@@ -127,13 +127,38 @@ impl<'a> Reply<'a> {
 
     /// A verbatim string in RESP3 (`=`), a bulk string in RESP2.
     pub(crate) fn verbatim(&mut self, text: &[u8]) {
+        self.verbatim_as(*b"txt", text);
+    }
+
+    /// A verbatim string of the given three-letter format (`txt`, `mkd`) in RESP3, a bulk
+    /// string in RESP2.
+    pub(crate) fn verbatim_as(&mut self, format: [u8; 3], text: &[u8]) {
         if self.resp3 {
             self.number(b'=', text.len() as i64 + 4);
-            self.out.put_slice(b"txt:");
+            self.out.put_slice(&format);
+            self.out.put_u8(b':');
             self.out.put_slice(text);
             self.out.put_slice(b"\r\n");
         } else {
             self.bulk(text);
+        }
+    }
+
+    /// A big number in RESP3 (`(`), its digits as a bulk string in RESP2.
+    pub(crate) fn big_number(&mut self, digits: &[u8]) {
+        if self.resp3 {
+            self.line(b'(', digits);
+        } else {
+            self.bulk(digits);
+        }
+    }
+
+    /// A boolean in RESP3 (`#t`, `#f`), the integer 1 or 0 in RESP2.
+    pub(crate) fn boolean(&mut self, value: bool) {
+        if self.resp3 {
+            self.out.put_slice(if value { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.int(i64::from(value));
         }
     }
 

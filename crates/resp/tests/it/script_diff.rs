@@ -71,6 +71,9 @@ fn read() -> impl Strategy<Value = String> {
         (key(), word()).prop_map(|(k, w)| format!("'ZSCORE', {k}, {w}")),
         (key(), word()).prop_map(|(k, w)| format!("'HGET', {k}, {w}")),
         key().prop_map(|k| format!("'STRLEN', {k}")),
+        // RESP3 maps, doubles and nulls once the script has called `redis.setresp(3)`.
+        key().prop_map(|k| format!("'HGETALL', {k}")),
+        key().prop_map(|k| format!("'SMEMBERS', {k}")),
         (key(), arg()).prop_map(|(k, w)| format!("'INCRBYFLOAT', {k}, {w}")),
         Just("'MGET', 'a', 'b'".to_owned()),
         Just("'NOSUCHCOMMAND'".to_owned()),
@@ -146,6 +149,18 @@ fn expr() -> impl Strategy<Value = String> {
             arg().prop_map(|w| format!("{{err = {w}}}")),
             arg().prop_map(|w| format!("redis.status_reply({w})")),
             arg().prop_map(|w| format!("redis.error_reply({w})")),
+            // The tables a script returns RESP3 types with, whole or not.
+            inner.clone().prop_map(|e| format!("{{double = {e}}}")),
+            // Digits only: Redis writes any string as a big number, which no RESP3 client
+            // (nor this test's) can read.
+            pick(&["'123456789012345678901234567890'", "'-7'", "12"])
+                .prop_map(|e| format!("{{big_number = {e}}}")),
+            inner
+                .clone()
+                .prop_map(|e| format!("{{verbatim_string = {{format = 'mkd', string = {e}}}}}")),
+            (word(), inner.clone()).prop_map(|(k, e)| format!("{{map = {{[{k}] = {e}, z = 1}}}}")),
+            inner.clone().prop_map(|e| format!("{{set = {{[{e}] = true}}}}")),
+            inner.clone().prop_map(|e| format!("(({e}) or {{}}).map")),
             inner.clone().prop_map(|e| format!("type({e})")),
             inner.clone().prop_map(|e| format!("(tonumber({e}) or 0) + 0.5")),
             inner.clone().prop_map(|e| format!("#{e}")),
@@ -154,24 +169,38 @@ fn expr() -> impl Strategy<Value = String> {
     })
 }
 
+/// Writes, then a value returned, in RESP2 (the default) or RESP3 (`redis.setresp`).
 fn script() -> impl Strategy<Value = String> {
-    (prop::collection::vec(write(), 0..5), expr()).prop_map(|(writes, value)| {
-        let mut lines = writes;
+    let resp = pick(&["", "redis.setresp(2)", "redis.setresp(3)"]);
+    (resp, prop::collection::vec(write(), 0..5), expr()).prop_map(|(resp, writes, value)| {
+        let mut lines = vec![resp];
+        lines.extend(writes);
         lines.push(format!("return {value}"));
         lines.join("\n")
     })
 }
 
 /// Runs `script` on an empty keyspace, then again by its SHA-1 on what the first run left
-/// (our server then runs the bytecode it kept instead of compiling the source); returns both
-/// replies and what was left under the keys after each.
+/// (our server then runs the bytecode it kept instead of compiling the source), from a RESP2
+/// client, then by its SHA-1 from a RESP3 client; returns the replies and what was left
+/// under the keys after each.
 fn outcome(conn: &mut Conn, script: &str) -> Vec<Frame> {
     assert_eq!(conn.call(&["FLUSHALL"]), Frame::Simple("OK".into()));
     let sha: String = Sha1::digest(script.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     let mut outcome = Vec::new();
-    for call in [["EVAL", script, "0"], ["EVALSHA", &sha, "0"]] {
+    for (call, resp3) in [
+        (["EVAL", script, "0"], false),
+        (["EVALSHA", &sha, "0"], false),
+        (["EVALSHA", &sha, "0"], true),
+    ] {
+        if resp3 {
+            conn.call(&["HELLO", "3"]); // its reply (the server's version and ids) differs
+        }
         outcome.push(conn.call(&call));
         outcome.extend(["a", "b"].map(|key| conn.call(&["TYPE", key])));
+        if resp3 {
+            conn.call(&["HELLO", "2"]);
+        }
     }
     outcome
 }

@@ -207,6 +207,66 @@ fn commands_called_from_scripts_answer_as_on_redis() {
     assert_eq!(cached(&mut conn).as_deref(), Some("0"));
 }
 
+/// `redis.setresp(3)`: the script's commands answer in RESP3, whose types reach it as
+/// Redis's tagged tables, and what it returns is written in the client's own protocol.
+#[test]
+fn a_script_may_speak_resp3() {
+    let server = TestServer::start(Config::default());
+    let mut conn = server.connect();
+    conn.call(&["HSET", "hash", "field", "value"]);
+    conn.call(&["ZADD", "z", "1.5", "m"]);
+    let hgetall =
+        |version: u8| format!("redis.setresp({version}) return redis.call('HGETALL', 'hash')");
+    let flat = Frame::Array(vec![bulk("field"), bulk("value")]);
+    let map = Frame::Map(vec![(bulk("field"), bulk("value"))]);
+    // As Redis's own test: a map only for a RESP3 client of a RESP3 script.
+    for (hello, version, expected) in
+        [("2", 3, &flat), ("2", 2, &flat), ("3", 3, &map), ("3", 2, &flat)]
+    {
+        conn.call(&["HELLO", hello]);
+        assert_eq!(&eval(&mut conn, &hgetall(version), &[], &[]), expected, "{hello} {version}");
+    }
+    conn.call(&["HELLO", "2"]);
+    let seen = "redis.setresp(3) local m = redis.call('HGETALL', 'hash') \
+        local s = redis.call('SMEMBERS', 'nokey') local d = redis.call('ZSCORE', 'z', 'm') \
+        return {type(m.map), m.map.field, type(s.set), tostring(d.double), \
+        type(redis.call('GET', 'nokey'))}";
+    let expected = ["table", "value", "table", "1.5", "nil"].map(bulk).to_vec();
+    assert_eq!(eval(&mut conn, seen, &[], &[]), Frame::Array(expected));
+    // Booleans are booleans once the script speaks RESP3 (1 and 0 to a RESP2 client).
+    assert_eq!(
+        eval(&mut conn, "redis.setresp(3) return {true, false}", &[], &[]),
+        Frame::Array(vec![int(1), int(0)])
+    );
+    assert_eq!(
+        eval(&mut conn, "return {true, false}", &[], &[]),
+        Frame::Array(vec![int(1), Frame::NullBulk])
+    );
+    conn.call(&["HELLO", "3"]);
+    assert_eq!(
+        eval(&mut conn, "redis.setresp(3) return {true, false}", &[], &[]),
+        Frame::Array(vec![Frame::Boolean(true), Frame::Boolean(false)])
+    );
+    let tagged = "return {{double = 2.5}, {big_number = '123456789012345678901234567890'}, \
+        {verbatim_string = {format = 'mkd', string = '# hi'}}, {set = {x = true}}}";
+    assert_eq!(
+        eval(&mut conn, tagged, &[], &[]),
+        Frame::Array(vec![
+            Frame::Double(2.5),
+            Frame::BigNumber("123456789012345678901234567890".into()),
+            Frame::Verbatim { format: *b"mkd", text: "# hi".into() },
+            Frame::Set(vec![bulk("x")]),
+        ])
+    );
+    for (script, text) in [
+        ("redis.setresp()", "ERR redis.setresp() requires one argument."),
+        ("redis.setresp(4)", "ERR RESP version must be 2 or 3."),
+    ] {
+        let error = error_text(eval(&mut conn, script, &[], &[]));
+        assert!(error.starts_with(text), "{error}");
+    }
+}
+
 #[test]
 fn errors_say_what_and_where() {
     let server = TestServer::start(Config::default());
@@ -581,6 +641,10 @@ fn hostile_scripts_end_with_an_error_and_the_server_goes_on() {
         ("local function f() return 1 + f() end return f()", "stack overflow"),
         // A table that contains itself, returned.
         ("local t = {} t[1] = t return t", "ERR reached lua stack limit"),
+        // The same through RESP3's map and set tables (more calls on the stack per level).
+        ("local t = {} t.map = {k = t} return t", "ERR reached lua stack limit"),
+        ("local t = {} t.set = {} t.set[t] = true return t", "ERR reached lua stack limit"),
+        ("local t = {} t.map = {} t.map[t] = 1 return t", "ERR reached lua stack limit"),
         // Precompiled bytecode is not loaded (unverified, it can crash the VM).
         ("return loadstring(string.dump(function() return 1 end))", ""),
         ("return load", ""),

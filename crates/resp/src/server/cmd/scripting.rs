@@ -105,8 +105,8 @@ const NOT_IN_SCRIPTS: &[&str] = &[
 ];
 
 /// `redis.call` and `redis.pcall`: checks the command as Redis's `scriptCall` does, then runs
-/// it for `client` (the script's own). Returns its reply in RESP2, or why it was refused
-/// (the text after `ERR `). `on_write` is called before a write command runs.
+/// it for `client` (the script's own). Returns its reply in the script's protocol (RESP2
+/// unless it called `redis.setresp(3)`), or why it was refused (the text after `ERR `). `on_write` is called before a write command runs.
 pub(crate) fn call_from_script(
     store: &mut Store,
     client: &mut Client,
@@ -130,7 +130,8 @@ pub(crate) fn call_from_script(
         on_write();
     }
     let mut reply = BytesMut::new();
-    let mut ctx = Ctx { store, client, out: Reply::new(&mut reply, false), now };
+    let resp3 = client.resp3; // `redis.setresp(3)`
+    let mut ctx = Ctx { store, client, out: Reply::new(&mut reply, resp3), now };
     run(&mut ctx, command, &args);
     Ok(reply)
 }

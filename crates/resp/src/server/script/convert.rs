@@ -1,25 +1,35 @@
 //! Between Lua values and RESP, by Redis's rules.
 //!
-//! A command's reply, as a script sees it (RESP2):
+//! A command's reply, as a script sees it. The script speaks RESP2 unless it calls
+//! `redis.setresp(3)`; the RESP3 types reach it only then:
 //!
-//! | reply                      | Lua value                    |
-//! |----------------------------|------------------------------|
-//! | integer                    | number                       |
-//! | bulk string                | string                       |
-//! | null bulk, null array      | `false`                      |
-//! | array                      | table indexed from 1         |
-//! | simple string `+OK`        | table `{ok = "OK"}`          |
-//! | error `-ERR x`             | table `{err = "ERR x"}`      |
+//! | reply                      | Lua value                                          |
+//! |----------------------------|----------------------------------------------------|
+//! | integer                    | number                                             |
+//! | bulk string                | string                                             |
+//! | null bulk, null array      | `false`                                            |
+//! | array                      | table indexed from 1                               |
+//! | simple string `+OK`        | table `{ok = "OK"}`                                |
+//! | error `-ERR x`             | table `{err = "ERR x"}`                            |
+//! | RESP3 null                 | `nil`                                              |
+//! | RESP3 boolean              | boolean                                            |
+//! | RESP3 double               | table `{double = d}`                               |
+//! | RESP3 big number           | table `{big_number = "digits"}`                    |
+//! | RESP3 verbatim string      | table `{verbatim_string = {format =, string =}}`   |
+//! | RESP3 map                  | table `{map = {key = value, ...}}`                 |
+//! | RESP3 set                  | table `{set = {member = true, ...}}`               |
 //!
 //! What a script returns, as the client receives it: a number is truncated to an integer, a
-//! string is a bulk string, `true` is `1` and `false` a null, a table with an `err` or `ok`
-//! string field is an error or a status, a `double` field a double, and any other table is an
-//! array of its elements from index 1 up to the first `nil`. Anything else (`nil`, functions)
-//! is a null.
+//! string is a bulk string, `true` is `1` and `false` a null (a RESP3 boolean once the script
+//! has called `redis.setresp(3)`), a table with an `err` or `ok` string field is an error or
+//! a status, one with a `double`, `big_number`, `verbatim_string`, `map` or `set` field that
+//! RESP3 type (in RESP2 terms for a RESP2 client), and any other table is an array of its
+//! elements from index 1 up to the first `nil`. Anything else (`nil`, functions) is a null.
 
 use bytes::{Bytes, BytesMut};
 use mlua::{Lua, Table, Value};
 
+use super::lauxlib::raw_number;
 use crate::server::reply::{Reply, format_double};
 use crate::{Decoder, Frame, Limits};
 
@@ -40,12 +50,17 @@ pub(super) fn reply_to_lua(lua: &Lua, reply: BytesMut) -> mlua::Result<Value> {
 fn frame_to_lua(lua: &Lua, frame: Frame) -> mlua::Result<Value> {
     Ok(match frame {
         Frame::Integer(n) => Value::Number(n as f64),
-        Frame::Bulk(data) | Frame::Verbatim { text: data, .. } => {
-            Value::String(lua.create_string(&data)?)
-        }
-        Frame::NullBulk | Frame::NullArray | Frame::Null => Value::Boolean(false),
+        Frame::Bulk(data) => Value::String(lua.create_string(&data)?),
+        Frame::NullBulk | Frame::NullArray => Value::Boolean(false),
+        Frame::Null => Value::Nil,
         Frame::Boolean(b) => Value::Boolean(b),
-        Frame::Double(d) => Value::Number(d),
+        Frame::Double(d) => tagged(lua, "double", Value::Number(d))?,
+        Frame::Verbatim { format, text } => {
+            let inner = lua.create_table()?;
+            inner.raw_set("string", lua.create_string(&text)?)?;
+            inner.raw_set("format", lua.create_string(format)?)?;
+            tagged(lua, "verbatim_string", Value::Table(inner))?
+        }
         Frame::Simple(text) => {
             let table = lua.create_table()?;
             table.raw_set("ok", lua.create_string(&text)?)?;
@@ -54,8 +69,17 @@ fn frame_to_lua(lua: &Lua, frame: Frame) -> mlua::Result<Value> {
         Frame::Error(text) | Frame::BlobError(text) => {
             error_table(lua, &String::from_utf8_lossy(&text))?
         }
-        Frame::BigNumber(digits) => Value::String(lua.create_string(&digits)?),
-        Frame::Array(items) | Frame::Set(items) | Frame::Push(items) => {
+        Frame::BigNumber(digits) => {
+            tagged(lua, "big_number", Value::String(lua.create_string(&digits)?))?
+        }
+        Frame::Set(members) => {
+            let set = lua.create_table_with_capacity(0, members.len())?;
+            for member in members {
+                set.raw_set(frame_to_lua(lua, member)?, true)?;
+            }
+            tagged(lua, "set", Value::Table(set))?
+        }
+        Frame::Array(items) | Frame::Push(items) => {
             let table = lua.create_table_with_capacity(items.len(), 0)?;
             for (i, item) in items.into_iter().enumerate() {
                 table.raw_set(i + 1, frame_to_lua(lua, item)?)?;
@@ -63,16 +87,21 @@ fn frame_to_lua(lua: &Lua, frame: Frame) -> mlua::Result<Value> {
             Value::Table(table)
         }
         Frame::Map(pairs) => {
-            // Only a RESP3 client sees maps; scripts speak RESP2, where a map is flat.
-            let table = lua.create_table_with_capacity(pairs.len() * 2, 0)?;
-            for (i, (key, value)) in pairs.into_iter().enumerate() {
-                table.raw_set(2 * i + 1, frame_to_lua(lua, key)?)?;
-                table.raw_set(2 * i + 2, frame_to_lua(lua, value)?)?;
+            let map = lua.create_table_with_capacity(0, pairs.len())?;
+            for (key, value) in pairs {
+                map.raw_set(frame_to_lua(lua, key)?, frame_to_lua(lua, value)?)?;
             }
-            Value::Table(table)
+            tagged(lua, "map", Value::Table(map))?
         }
         Frame::Attribute { value, .. } => frame_to_lua(lua, *value)?,
     })
+}
+
+/// `{name = value}`: how a script sees the RESP3 types Lua has no type for.
+fn tagged(lua: &Lua, name: &str, value: Value) -> mlua::Result<Value> {
+    let table = lua.create_table()?;
+    table.raw_set(name, value)?;
+    Ok(Value::Table(table))
 }
 
 /// `{err = text}`: how a script sees an error reply.
@@ -82,23 +111,25 @@ pub(super) fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
     Ok(Value::Table(table))
 }
 
-/// Writes what a script returned as the reply to its client.
-pub(super) fn lua_to_reply(value: &Value, out: &mut Reply<'_>) {
-    if !write_value(value, out, 0) {
+/// Writes what a script returned as the reply to its client. `resp3_script`: the script
+/// called `redis.setresp(3)`, which makes its booleans booleans.
+pub(super) fn lua_to_reply(value: &Value, out: &mut Reply<'_>, resp3_script: bool) {
+    if !write_value(value, out, resp3_script, 0) {
         out.error("ERR reached lua stack limit");
     }
 }
 
 /// Returns false, having written nothing more, if the value nests too deeply; the reply
 /// written so far must then be discarded by the caller.
-fn write_value(value: &Value, out: &mut Reply<'_>, depth: usize) -> bool {
+fn write_value(value: &Value, out: &mut Reply<'_>, resp3_script: bool, depth: usize) -> bool {
     match value {
         Value::String(s) => out.bulk(&s.as_bytes()),
+        Value::Boolean(b) if resp3_script => out.boolean(*b),
         Value::Boolean(true) => out.int(1),
         Value::Boolean(false) => out.null(),
         Value::Integer(n) => out.int(*n),
         Value::Number(n) => out.int(c_cast(*n)),
-        Value::Table(table) => return write_table(table, out, depth),
+        Value::Table(table) => return write_table(table, out, resp3_script, depth),
         _ => out.null(),
     }
     true
@@ -113,43 +144,119 @@ pub(super) fn c_cast(n: f64) -> i64 {
     if (-TWO_TO_63..TWO_TO_63).contains(&n) { n as i64 } else { i64::MIN }
 }
 
-fn write_table(table: &Table, out: &mut Reply<'_>, depth: usize) -> bool {
+/// A table by the first of its fields that Redis looks for, in Redis's order: `err`, `ok`,
+/// `double`, `big_number`, `verbatim_string`, `map`, `set`; else an array.
+///
+/// Each level of nesting puts this function, `write_value` and one of the three writers of
+/// elements on the stack, so each is kept small (a script thread's stack must hold 1,000
+/// levels in a debug build): the types without elements are written by a function of their
+/// own.
+fn write_table(table: &Table, out: &mut Reply<'_>, resp3_script: bool, depth: usize) -> bool {
     if depth >= MAX_NESTING {
         return false;
     }
-    if let Ok(Value::String(err)) = table.raw_get::<Value>("err") {
-        out.error(&String::from_utf8_lossy(&err.as_bytes()));
+    if write_scalar_table(table, out) {
         return true;
     }
-    if let Ok(Value::String(ok)) = table.raw_get::<Value>("ok") {
-        out.simple(&String::from_utf8_lossy(&ok.as_bytes()).replace(['\r', '\n'], " "));
-        return true;
-    }
-    if let Ok(Value::Number(d)) = table.raw_get::<Value>("double") {
-        out.double(d);
-        return true;
-    }
-    // An array: the elements up to the first nil. Written into a scratch buffer first, since
-    // the count comes before them and a too-deep element discards the whole reply.
-    let mut items = Vec::new();
-    let mut index = 1;
-    while let Ok(item) = table.raw_get::<Value>(index) {
-        if item.is_nil() {
-            break;
-        }
-        items.push(item);
-        index += 1;
-    }
+    // The elements go to a scratch buffer first, since the count comes before them and a
+    // too-deep element discards the whole reply.
     let mut scratch = BytesMut::new();
     let mut inner = Reply::new(&mut scratch, out.is_resp3());
-    for item in &items {
-        if !write_value(item, &mut inner, depth + 1) {
-            return false;
-        }
+    let header = match (table.raw_get::<Value>("map"), table.raw_get::<Value>("set")) {
+        (Ok(Value::Table(map)), _) => write_map(&map, &mut inner, resp3_script, depth),
+        (_, Ok(Value::Table(set))) => write_set(&set, &mut inner, resp3_script, depth),
+        _ => write_array(table, &mut inner, resp3_script, depth),
+    };
+    match header {
+        Some(Header::Map(n)) => out.map_len(n),
+        Some(Header::Set(n)) => out.set_len(n),
+        Some(Header::Array(n)) => out.array_len(n),
+        None => return false,
     }
-    out.array_len(items.len());
     out.encoded(&scratch);
     true
+}
+
+/// The tables that stand for a reply without elements: an error, a status, and the RESP3
+/// double, big number and verbatim string. Returns false, having written nothing, for any
+/// other table.
+fn write_scalar_table(table: &Table, out: &mut Reply<'_>) -> bool {
+    let field = |name: &str| table.raw_get::<Value>(name).unwrap_or(Value::Nil);
+    if let Value::String(err) = field("err") {
+        out.error(&String::from_utf8_lossy(&err.as_bytes()));
+    } else if let Value::String(ok) = field("ok") {
+        out.simple(&String::from_utf8_lossy(&ok.as_bytes()).replace(['\r', '\n'], " "));
+    } else if let Some(d) = raw_number(&field("double")) {
+        // mlua gives a whole number as an `Integer`, though Lua 5.1 has only doubles.
+        out.double(d);
+    } else if let Value::String(digits) = field("big_number") {
+        let digits = digits.as_bytes();
+        let digits: Vec<u8> =
+            digits.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }).collect();
+        out.big_number(&digits);
+    } else if let Value::Table(verbatim) = field("verbatim_string")
+        && let Ok(Value::String(format)) = verbatim.raw_get::<Value>("format")
+        && let Ok(Value::String(text)) = verbatim.raw_get::<Value>("string")
+    {
+        // Redis copies three bytes of the format, whatever its length.
+        let mut three = [0; 3];
+        let format = format.as_bytes();
+        let n = format.len().min(3);
+        three[..n].copy_from_slice(&format[..n]);
+        out.verbatim_as(three, &text.as_bytes());
+    } else {
+        return false;
+    }
+    true
+}
+
+/// An aggregate's kind and count.
+enum Header {
+    Map(usize),
+    Set(usize),
+    Array(usize),
+}
+
+/// `{map = {k = v, ...}}`: every pair, in `next`'s order.
+fn write_map(map: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> Option<Header> {
+    let mut pairs = 0;
+    for pair in map.pairs::<Value, Value>() {
+        let (key, value) = pair.ok()?;
+        if !write_value(&key, out, resp3, depth + 1) || !write_value(&value, out, resp3, depth + 1)
+        {
+            return None;
+        }
+        pairs += 1;
+    }
+    Some(Header::Map(pairs))
+}
+
+/// `{set = {member = true, ...}}`: every key, in `next`'s order.
+fn write_set(set: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> Option<Header> {
+    let mut members = 0;
+    for pair in set.pairs::<Value, Value>() {
+        let (member, _) = pair.ok()?;
+        if !write_value(&member, out, resp3, depth + 1) {
+            return None;
+        }
+        members += 1;
+    }
+    Some(Header::Set(members))
+}
+
+/// Any other table: the elements from index 1 up to the first nil.
+fn write_array(table: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> Option<Header> {
+    let mut index = 1;
+    loop {
+        let item = table.raw_get::<Value>(index).ok()?;
+        if item.is_nil() {
+            return Some(Header::Array(index - 1));
+        }
+        if !write_value(&item, out, resp3, depth + 1) {
+            return None;
+        }
+        index += 1;
+    }
 }
 
 /// A Lua value as a command argument: strings as they are, numbers as `%.17g` prints them

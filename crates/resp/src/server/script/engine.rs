@@ -211,7 +211,8 @@ impl Engine {
         let cleared = self.real_globals.raw_set("KEYS", Value::Nil).is_ok()
             && self.real_globals.raw_set("ARGV", Value::Nil).is_ok()
             && self.redis.raw_set("call", Value::Nil).is_ok()
-            && self.redis.raw_set("pcall", Value::Nil).is_ok();
+            && self.redis.raw_set("pcall", Value::Nil).is_ok()
+            && self.redis.raw_set("setresp", Value::Nil).is_ok();
         // Every write a proxy's metatable or a guard sees is refused. This is for one that
         // none of them sees: the state is dropped rather than handed to the next script.
         cleared && self.proxies.iter().all(Table::is_empty)

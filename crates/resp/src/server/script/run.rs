@@ -14,7 +14,7 @@ use mlua::{
     Function, HookTriggers, Lua, LuaOptions, LuaString, MultiValue, StdLib, Value, VmState,
 };
 
-use super::convert::{error_table, lua_to_reply, reply_to_lua, to_argument};
+use super::convert::{c_cast, error_table, lua_to_reply, reply_to_lua, to_argument};
 use super::engine::{Engine, with_engine};
 use super::watch::ScriptWatch;
 use crate::server::REDIS_VERSION;
@@ -127,15 +127,31 @@ fn run_in(
                 None => Ok(reply),
             }
         })?;
+        // `redis.setresp(2 or 3)`: the protocol the script's commands answer it in, and
+        // whether its booleans are booleans when it returns; RESP2 at every call's start.
+        let setresp = scope.create_function(|lua, args: MultiValue| {
+            let refuse = |text: &str| Err(mlua::Error::external(CallError(text.into())));
+            let Ok([value]) = <[Value; 1]>::try_from(Vec::from(args)) else {
+                return refuse("ERR redis.setresp() requires one argument.");
+            };
+            // `lua_tonumber` (numeric strings count), then C's cast to `int`: else 0.
+            let version = lua.coerce_number(value)?.map_or(0, c_cast);
+            if version != 2 && version != 3 {
+                return refuse("ERR RESP version must be 2 or 3.");
+            }
+            caller.borrow_mut().client.resp3 = version == 3;
+            Ok(())
+        })?;
         engine.redis.raw_set("call", call)?;
         engine.redis.raw_set("pcall", pcall)?;
+        engine.redis.raw_set("setresp", setresp)?;
         watch_the_clock(lua, Arc::clone(&lockless), limit)?;
         let (ok, value): (bool, Value) =
             engine.xpcall.call((function.clone(), engine.handler.clone()))?;
         let mut reply = bytes::BytesMut::new();
         let mut writer = Reply::new(&mut reply, out.is_resp3());
         if ok {
-            lua_to_reply(&value, &mut writer);
+            lua_to_reply(&value, &mut writer, caller.borrow().client.resp3);
         } else {
             writer.error(&failure_text(&value, sha));
         }
