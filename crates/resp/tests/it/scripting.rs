@@ -425,10 +425,11 @@ fn scripts_run_inside_transactions_and_select_their_callers_database() {
     assert_eq!(conn.call(&["GET", "in5"]), bulk("x"));
 }
 
-/// Scripts from clients that send at the same moment are run by the script thread in one
-/// turn (see `net::script`): `clients` connections each send `rounds` batches of two
-/// pipelined `EVAL`s of `body` (which must return `{ARGV[1], <a new INCR of n>}`), and each
-/// reply must be the one its own script made, in order, with every increment seen once.
+/// Scripts from many clients at once, which the script thread runs several to a turn when
+/// they are queued together (see `net::script`; in a trial, eight clients gave turns of two
+/// to eight scripts): `clients` connections each send `rounds` batches of two pipelined
+/// `EVAL`s of `body` (which must return `{ARGV[1], <a new INCR of n>}`), and each reply must
+/// be the one its own script made, in order, with every increment seen once.
 fn scripts_from_many_clients(clients: usize, rounds: usize, config: Config, body: &'static str) {
     let server = TestServer::start(config);
     let mut conns: Vec<Conn> = (0..clients).map(|_| server.connect()).collect();
