@@ -95,17 +95,16 @@ pub(super) fn library(lua: &Lua) -> mlua::Result<Table> {
 
 #[cfg(test)]
 mod tests {
-    use mlua::{Lua, Value};
+    use mlua::Lua;
 
     use super::library;
+    use crate::server::script::lauxlib::eval_text;
 
+    /// Runs `code` in a fresh state with `bit`: its value as text, or its error.
     fn eval(code: &str) -> String {
         let lua = Lua::new();
         lua.globals().set("bit", library(&lua).unwrap()).unwrap();
-        match lua.load(code).eval::<Value>() {
-            Ok(value) => lua.coerce_string(value).unwrap().unwrap().to_string_lossy(),
-            Err(e) => format!("error: {e}"),
-        }
+        eval_text(&lua, code)
     }
 
     /// Each value as redis-server 7.0.15's `bit` library gives it (checked by `EVAL`).

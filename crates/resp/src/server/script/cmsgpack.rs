@@ -537,25 +537,19 @@ fn unpack(lua: &Lua, data: &[u8], limit: i64, offset: i64) -> mlua::Result<Multi
 
 #[cfg(test)]
 mod tests {
-    use mlua::{Lua, Value};
+    use mlua::Lua;
 
     use super::library;
+    use crate::server::script::lauxlib::eval_text;
 
     /// Runs `code` in a state with `cmsgpack` (and a `hex` helper), named as a script's
-    /// chunk is; its value as text, or its error's first line.
+    /// chunk is (`lauxlib::eval_text`).
     fn eval(lua: &Lua, code: &str) -> String {
         let code = format!(
             "local function hex(s) return (string.gsub(s, '.', function(c) \
              return string.format('%02x', string.byte(c)) end)) end\n{code}"
         );
-        match lua.load(code).set_name("@user_script").eval::<Value>() {
-            Ok(value) => lua
-                .coerce_string(value.clone())
-                .ok()
-                .flatten()
-                .map_or_else(|| format!("{value:?}"), |s| s.to_string_lossy()),
-            Err(e) => format!("error: {}", e.to_string().lines().next().unwrap_or_default()),
-        }
+        eval_text(lua, &code)
     }
 
     fn state() -> Lua {

@@ -107,3 +107,18 @@ pub(super) fn check_string(
     };
     text.ok_or_else(|| type_error(lua, name, args, index, "string"))
 }
+
+/// For the libraries' unit tests: runs `code` in `lua`, named as a script's chunk is; its
+/// value as text (a boolean as `true` or `false`, anything else without text in its debug
+/// form), or `error: ` and the first line of its error (without the traceback).
+#[cfg(test)]
+pub(super) fn eval_text(lua: &Lua, code: &str) -> String {
+    match lua.load(code).set_name("@user_script").eval::<Value>() {
+        Ok(Value::Boolean(b)) => b.to_string(),
+        Ok(value) => match lua.coerce_string(value.clone()) {
+            Ok(Some(text)) => text.to_string_lossy(),
+            _ => format!("{value:?}"),
+        },
+        Err(e) => format!("error: {}", e.to_string().lines().next().unwrap_or_default()),
+    }
+}

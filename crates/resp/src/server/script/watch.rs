@@ -47,14 +47,12 @@ impl ScriptWatch {
         if self.running.compare_exchange(false, true, SeqCst, SeqCst).is_err() {
             return false;
         }
-        self.wrote.store(false, SeqCst);
-        self.kill.store(false, SeqCst);
-        self.busy.store(false, SeqCst);
+        self.next_script();
         true
     }
 
-    /// The script thread goes on to the next script without letting the lock go: that one
-    /// starts neither busy nor asked to stop, and has written nothing.
+    /// A script starts, the first of a turn or the next without letting the lock go: it is
+    /// neither busy nor asked to stop, and has written nothing.
     pub(crate) fn next_script(&self) {
         self.busy.store(false, SeqCst);
         self.kill.store(false, SeqCst);

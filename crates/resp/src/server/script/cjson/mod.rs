@@ -269,23 +269,10 @@ fn enum_option(
 
 #[cfg(test)]
 mod tests {
-    use mlua::{Lua, Value};
+    use mlua::Lua;
 
     use super::library;
-
-    /// Runs `code` in a state with `cjson`, as a script's chunk would be named; its value as
-    /// text, or its error's text.
-    fn eval(lua: &Lua, code: &str) -> String {
-        match lua.load(code).set_name("@user_script").eval::<Value>() {
-            Ok(Value::Boolean(b)) => b.to_string(),
-            Ok(value) => match lua.coerce_string(value.clone()) {
-                Ok(Some(text)) => text.to_string_lossy(),
-                _ => format!("{value:?}"),
-            },
-            // The message, without the traceback.
-            Err(e) => format!("error: {}", e.to_string().lines().next().unwrap_or_default()),
-        }
-    }
+    use crate::server::script::lauxlib::eval_text as eval;
 
     fn state() -> Lua {
         let lua = Lua::new();
