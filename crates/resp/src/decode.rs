@@ -27,7 +27,8 @@
 //! All this is for frames that arrive in pieces. An aggregate that is already whole first
 //! gets a cheaper try: an array of bulk strings, the commonest frame by far, one split for
 //! the whole array with its payloads slices of that piece (see [`crate::whole`]); any other
-//! aggregate two recursive passes, one to measure and one to build (see [`crate::nested`]).
+//! aggregate a recursive build, after a recursive measure if it holds payloads (see
+//! [`crate::nested`]).
 
 use bytes::{Buf, Bytes, BytesMut};
 

@@ -6,28 +6,34 @@
 //! their elements is a step of the state machine: a stack entry pushed and popped per
 //! aggregate, its items moved into a vector that grows, an `advance` of the buffer per line,
 //! a split and a freeze per payload. When the whole frame is already in the buffer, none of
-//! that bookkeeping is needed, and two recursive passes over it do the work:
+//! that bookkeeping is needed, and a recursive build reads it and makes its frames at once,
+//! each aggregate's vector allocated at its exact size.
+//!
+//! A payload (a bulk, a simple string) is a slice of a piece split off the buffer, and the
+//! piece must be split before the first slice is taken, so at its end. A frame with payloads
+//! therefore takes two passes, a frame of numbers, nulls, booleans and doubles only one:
 //!
 //! ```text
-//!   *2\r\n:1\r\n*2\r\n$1\r\na\r\n_\r\n
+//!   *2\r\n:1\r\n*2\r\n:2\r\n_\r\n          one pass: build, then skip the 22 bytes
 //!
-//!   1. measure:  read every line in place, check it against the limits, find the end (26)
-//!                and whether any value will point into the bytes (yes: the bulk "a");
-//!                nothing allocated, nothing consumed
-//!   2. build:    split the 26 bytes off in one piece (or, if no value points into them,
-//!                skip them), then read them again: each aggregate's vector allocated at its
-//!                exact size, each payload a slice of the piece
+//!   *2\r\n:1\r\n*2\r\n$1\r\na\r\n_\r\n     1. measure: read every line in place, check it, find
+//!                                       the end (26); nothing allocated, nothing consumed
+//!                                    2. split the 26 bytes off, build from them, the bulk
+//!                                       "a" a slice of them
 //! ```
 //!
-//! As in `whole`, the measure accepts only what it is sure of: canonical numbers, CRLF line
+//! The one pass is tried first and gives up at the first value that would point into the
+//! bytes, which it sees before it allocates an aggregate that starts with one.
+//!
+//! As in `whole`, both passes accept only what they are sure of: canonical numbers, CRLF line
 //! ends, the limits the decoder was given. An attribute, a streamed aggregate, an uncommon
-//! spelling, a frame still arriving or one that breaks a limit makes it give up with nothing
+//! spelling, a frame still arriving or one that breaks a limit makes them give up with nothing
 //! consumed, and the resumable path decodes, or refuses, the same bytes. Errors are found and
 //! worded in one place only.
 //!
-//! The two passes recurse once per level of nesting, so they stop at [`MAX_FAST_DEPTH`]
-//! whatever the configured limit: a deeper frame takes the resumable path, whose stack is a
-//! vector, and cannot exhaust the thread's.
+//! The passes recurse once per level of nesting, so they stop at [`MAX_FAST_DEPTH`] whatever
+//! the configured limit: a deeper frame takes the resumable path, whose stack is a vector,
+//! and cannot exhaust the thread's.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -42,27 +48,27 @@ use crate::whole::length_line;
 /// under 64 KB of the thread's stack.
 pub(crate) const MAX_FAST_DEPTH: usize = 128;
 
-/// Decodes the aggregate at the front of `buf` if all of it has arrived and the measure
+/// Decodes the aggregate at the front of `buf` if all of it has arrived and the fast path
 /// accepts it, consuming exactly its bytes. Otherwise returns `None` with `buf` untouched.
 pub(crate) fn decode(buf: &mut BytesMut, limits: &Limits) -> Option<Frame> {
-    let measure = Measure { limits, max_depth: limits.max_depth.min(MAX_FAST_DEPTH) };
-    let shape = measure.aggregate(buf, 0, 0)?;
-    let mut frame = None;
-    if !shape.shares {
-        // Numbers, nulls, booleans, doubles: nothing points into the bytes, so they need
-        // no shared handle (which would allocate its header) and can simply be skipped.
-        Build { bytes: buf, whole: None }.aggregate(0, &mut frame)?;
-        buf.advance(shape.end);
-        return frame;
+    let max_depth = limits.max_depth.min(MAX_FAST_DEPTH);
+    let mut frame = Frame::Null;
+    let plain = Build { bytes: buf, whole: None, limits, max_depth };
+    if let Some(end) = plain.aggregate(0, 0, &mut frame) {
+        buf.advance(end);
+        return Some(frame);
     }
-    let whole = buf.split_to(shape.end).freeze();
-    let build = Build { bytes: &whole, whole: Some(&whole) };
-    if build.aggregate(0, &mut frame).is_none() {
-        // The build reads only what the measure accepted, so this cannot happen. If it did,
-        // the partly built frame is already gone; the bytes go back for the resumable path.
+    let end = (Measure { limits, max_depth }).aggregate(buf, 0, 0)?;
+    let whole = buf.split_to(end).freeze();
+    let mut frame = Frame::Null;
+    let sliced = Build { bytes: &whole, whole: Some(&whole), limits, max_depth };
+    if sliced.aggregate(0, 0, &mut frame).is_none() {
+        // The build accepts what the measure accepts, so this cannot happen. If it did, the
+        // bytes go back for the resumable path.
         put_back(buf, whole);
+        return None;
     }
-    frame
+    Some(frame)
 }
 
 /// Puts `front`, split off the front of `buf`, back in front of it. The two still share one
@@ -72,15 +78,6 @@ fn put_back(buf: &mut BytesMut, front: Bytes) {
     whole.extend_from_slice(&front);
     whole.extend_from_slice(buf);
     *buf = whole;
-}
-
-/// What the measure learned about an element.
-#[derive(Clone, Copy)]
-struct Shape {
-    /// The offset just past it.
-    end: usize,
-    /// Whether it, or anything inside it, holds bytes of the input.
-    shares: bool,
 }
 
 fn is_aggregate(kind: u8) -> bool {
@@ -96,14 +93,14 @@ struct Measure<'a> {
 
 impl Measure<'_> {
     /// Measures the aggregate whose type byte is at `at`, inside `depth` aggregates, as the
-    /// resumable path would read it; `None` for anything that path would not accept, or might
-    /// word differently. Scalars are measured in the loop; only a nested aggregate is a call.
-    fn aggregate(&self, bytes: &[u8], at: usize, depth: usize) -> Option<Shape> {
+    /// resumable path would read it, and returns the offset just past it; `None` for anything
+    /// that path would not accept, or might word differently. Scalars are measured in the
+    /// loop; only a nested aggregate is a call.
+    fn aggregate(&self, bytes: &[u8], at: usize, depth: usize) -> Option<usize> {
         let kind = *bytes.get(at)?;
         if bytes.get(at + 1) == Some(&b'-') {
             // `*-1`, RESP2's null array, is the only negative count there is.
-            return (kind == b'*' && bytes.get(at..at + 5)? == b"*-1\r\n")
-                .then_some(Shape { end: at + 5, shares: false });
+            return (kind == b'*' && bytes.get(at..at + 5)? == b"*-1\r\n").then_some(at + 5);
         }
         let (count, mut next) = length_line(bytes, at)?;
         if count > self.limits.max_elements {
@@ -114,33 +111,29 @@ impl Measure<'_> {
             return None;
         }
         let elements = if kind == b'%' { count.checked_mul(2)? } else { count };
-        let mut shares = false;
         for _ in 0..elements {
             let kind = *bytes.get(next)?;
-            let inner = if is_aggregate(kind) {
+            next = if is_aggregate(kind) {
                 self.aggregate(bytes, next, depth + 1)?
             } else {
                 self.scalar(bytes, next, kind)?
             };
-            shares |= inner.shares;
-            next = inner.end;
         }
-        Some(Shape { end: next, shares })
+        Some(next)
     }
 
     #[inline(always)]
-    fn scalar(&self, bytes: &[u8], at: usize, kind: u8) -> Option<Shape> {
-        let plain = |end| Some(Shape { end, shares: false });
+    fn scalar(&self, bytes: &[u8], at: usize, kind: u8) -> Option<usize> {
         match kind {
             b':' => match number_line(&bytes[at..]) {
-                NumberLine::Number(_, cr) => plain(at + cr + 2),
+                NumberLine::Number(_, cr) => Some(at + cr + 2),
                 _ => None,
             },
             b'$' | b'!' | b'=' => {
                 if bytes.get(at + 1) == Some(&b'-') {
                     // `$-1`, RESP2's null bulk, is the only negative length there is.
                     return (kind == b'$' && bytes.get(at..at + 5)? == b"$-1\r\n")
-                        .then_some(Shape { end: at + 5, shares: false });
+                        .then_some(at + 5);
                 }
                 let (len, start) = length_line(bytes, at)?;
                 if len > self.limits.max_bulk {
@@ -153,7 +146,7 @@ impl Measure<'_> {
                 if kind == b'=' && (len < 4 || bytes[start + 3] != b':') {
                     return None;
                 }
-                Some(Shape { end: end + 2, shares: true })
+                Some(end + 2)
             }
             b'+' | b'-' | b'(' | b'_' | b'#' | b',' => {
                 let cr = line_end(bytes, at, self.limits.max_line)?;
@@ -163,8 +156,7 @@ impl Measure<'_> {
                     b'(' => is_big_number(line),
                     _ => plain_line(kind, line).is_ok(),
                 };
-                let shares = matches!(kind, b'+' | b'-' | b'(');
-                valid.then_some(Shape { end: cr + 2, shares })
+                valid.then_some(cr + 2)
             }
             // Attributes, and anything the resumable path should refuse.
             _ => None,
@@ -180,131 +172,165 @@ fn line_end(bytes: &[u8], at: usize, max_line: usize) -> Option<usize> {
     (cr > at && bytes[cr] == b'\r' && cr - at <= max_line).then_some(cr)
 }
 
-/// The second pass: builds what the measure accepted.
+/// The build: reads an aggregate and makes its frame in the same pass, with the measure's
+/// checks.
 struct Build<'a> {
     bytes: &'a [u8],
-    /// The piece split off the buffer, for payloads to be slices of; `None` when the measure
-    /// found that nothing points into it.
+    /// The piece split off the buffer (whose bytes `bytes` are), for payloads to be slices
+    /// of. Without it, the build gives up at the first payload.
     whole: Option<&'a Bytes>,
+    limits: &'a Limits,
+    /// As in [`Measure`].
+    max_depth: usize,
 }
 
-/// Where a built value goes: its aggregate's vector, or the caller.
-///
-/// A value is put where it belongs rather than returned: returned, a 40-byte frame is written
-/// to the stack a field at a time and read back, to be moved, in wider loads that cannot be
-/// forwarded from those stores and wait for them to reach the cache. With frames returned, a
-/// third of the build's time went to such loads. (A move into a vector still has one.)
-trait Sink {
-    fn put(&mut self, frame: Frame);
-}
-
-impl Sink for Vec<Frame> {
-    #[inline(always)]
-    fn put(&mut self, frame: Frame) {
-        self.push(frame);
-    }
-}
-
-impl Sink for Option<Frame> {
-    fn put(&mut self, frame: Frame) {
-        *self = Some(frame);
-    }
-}
-
-/// A map's pairs, built a key and then its value at a time.
-struct Pairs {
-    pairs: Vec<(Frame, Frame)>,
-    key: Option<Frame>,
-}
-
-impl Sink for Pairs {
-    fn put(&mut self, frame: Frame) {
-        match self.key.take() {
-            None => self.key = Some(frame),
-            Some(key) => self.pairs.push((key, frame)),
-        }
-    }
-}
-
+// Every value is built where it will stay: into a slot of its aggregate's vector, filled with
+// nulls beforehand, and an aggregate's own vector inside its slot. A frame built elsewhere
+// and then moved (pushed, or returned) is written a field at a time and read back in wider
+// loads, which cannot be served from those pending stores and wait for them to reach the
+// cache: with every value pushed, a quarter of the time of decoding 64 nested arrays went
+// to those waits.
 impl Build<'_> {
-    /// Builds the aggregate at `at` into `out`; returns the offset just past it.
-    fn aggregate(&self, at: usize, out: &mut impl Sink) -> Option<usize> {
-        let kind = *self.bytes.get(at)?;
-        if self.bytes.get(at + 1) == Some(&b'-') {
-            out.put(Frame::NullArray);
+    /// Builds the aggregate at `at`, inside `depth` aggregates, into `slot` (a null); returns
+    /// the offset just past it.
+    fn aggregate(&self, at: usize, depth: usize, slot: &mut Frame) -> Option<usize> {
+        let bytes = self.bytes;
+        let kind = *bytes.get(at)?;
+        if bytes.get(at + 1) == Some(&b'-') {
+            // `*-1`, RESP2's null array, is the only negative count there is.
+            (kind == b'*' && bytes.get(at..at + 5)? == b"*-1\r\n").then_some(())?;
+            fill(slot, Frame::NullArray);
             return Some(at + 5);
         }
-        let (count, mut next) = length_line(self.bytes, at)?;
+        let (count, mut next) = length_line(bytes, at)?;
+        if count > self.limits.max_elements || (count > 0 && depth >= self.max_depth) {
+            return None;
+        }
+        let elements = if kind == b'%' { count.checked_mul(2)? } else { count };
+        // Every value takes three bytes at least (`_\r\n`), so a count the bytes cannot
+        // hold is a frame still arriving, and a vector is never sized by more than what has
+        // arrived.
+        if elements > (bytes.len() - next) / 3 {
+            return None;
+        }
+        if self.whole.is_none() && elements > 0 && is_payload(bytes, next) {
+            return None; // seen before the vector is allocated
+        }
         if kind == b'%' {
-            let mut pairs = Pairs { pairs: Vec::with_capacity(count), key: None };
-            for _ in 0..count * 2 {
-                next = self.element(next, &mut pairs)?;
+            fill(slot, Frame::Map(Vec::new()));
+            let Frame::Map(pairs) = slot else { return None };
+            fill_vec(pairs, count, || (Frame::Null, Frame::Null));
+            for (key, value) in pairs.iter_mut() {
+                next = self.element(next, depth, key)?;
+                next = self.element(next, depth, value)?;
             }
-            out.put(Frame::Map(pairs.pairs));
             return Some(next);
         }
-        let mut items = Vec::with_capacity(count);
-        for _ in 0..count {
-            next = self.element(next, &mut items)?;
-        }
-        // A `put` per kind: one `put` of a `match` built the frame on the stack first and was
-        // 3% slower on 64 nested arrays.
         match kind {
-            b'*' => out.put(Frame::Array(items)),
-            b'~' => out.put(Frame::Set(items)),
-            _ => out.put(Frame::Push(items)),
+            b'*' => fill(slot, Frame::Array(Vec::new())),
+            b'~' => fill(slot, Frame::Set(Vec::new())),
+            _ => fill(slot, Frame::Push(Vec::new())),
+        }
+        let (Frame::Array(items) | Frame::Set(items) | Frame::Push(items)) = slot else {
+            return None;
+        };
+        fill_vec(items, count, || Frame::Null);
+        for item in items.iter_mut() {
+            next = self.element(next, depth, item)?;
         }
         Some(next)
     }
 
-    /// Builds the element at `at` into `out`: a scalar here, an aggregate by a call.
+    /// Builds the element at `at` into `slot` (a null): a scalar here, an aggregate by a call.
     #[inline(always)]
-    fn element(&self, at: usize, out: &mut impl Sink) -> Option<usize> {
+    fn element(&self, at: usize, depth: usize, slot: &mut Frame) -> Option<usize> {
         let bytes = self.bytes;
         let kind = *bytes.get(at)?;
         match kind {
             b':' => match number_line(&bytes[at..]) {
                 NumberLine::Number(n, cr) => {
-                    out.put(Frame::Integer(n));
-                    return Some(at + cr + 2);
+                    fill(slot, Frame::Integer(n));
+                    Some(at + cr + 2)
                 }
-                _ => return None,
+                _ => None,
             },
             b'$' | b'!' | b'=' => {
                 if bytes.get(at + 1) == Some(&b'-') {
-                    out.put(Frame::NullBulk);
+                    // `$-1`, RESP2's null bulk, is the only negative length there is.
+                    (kind == b'$' && bytes.get(at..at + 5)? == b"$-1\r\n").then_some(())?;
+                    fill(slot, Frame::NullBulk);
                     return Some(at + 5);
                 }
+                let whole = self.whole?;
                 let (len, start) = length_line(bytes, at)?;
-                let end = start + len;
-                out.put(match kind {
-                    b'$' => Frame::Bulk(self.slice(start, end)?),
-                    b'!' => Frame::BlobError(self.slice(start, end)?),
-                    _ => {
-                        let format = bytes.get(start..start + 3)?.try_into().ok()?;
-                        Frame::Verbatim { format, text: self.slice(start + 4, end)? }
-                    }
-                });
-                return Some(end + 2);
+                if len > self.limits.max_bulk {
+                    return None;
+                }
+                let end = start.checked_add(len)?;
+                if bytes.get(end..end.checked_add(2)?)? != b"\r\n" {
+                    return None;
+                }
+                fill(
+                    slot,
+                    match kind {
+                        b'$' => Frame::Bulk(whole.slice(start..end)),
+                        b'!' => Frame::BlobError(whole.slice(start..end)),
+                        _ => {
+                            let format = bytes.get(start..start + 3)?.try_into().ok()?;
+                            if len < 4 || bytes[start + 3] != b':' {
+                                return None;
+                            }
+                            Frame::Verbatim { format, text: whole.slice(start + 4..end) }
+                        }
+                    },
+                );
+                Some(end + 2)
             }
-            _ if is_aggregate(kind) => return self.aggregate(at, out),
-            _ => {}
+            b'+' | b'-' | b'(' | b'_' | b'#' | b',' => {
+                let cr = line_end(bytes, at, self.limits.max_line)?;
+                let line = &bytes[at + 1..cr];
+                let frame = match kind {
+                    b'+' => Frame::Simple(self.whole?.slice(at + 1..cr)),
+                    b'-' => Frame::Error(self.whole?.slice(at + 1..cr)),
+                    b'(' if is_big_number(line) => Frame::BigNumber(self.whole?.slice(at + 1..cr)),
+                    b'(' => return None,
+                    _ => plain_line(kind, line).ok()?,
+                };
+                fill(slot, frame);
+                Some(cr + 2)
+            }
+            _ if is_aggregate(kind) => self.aggregate(at, depth + 1, slot),
+            // Attributes, and anything the resumable path should refuse.
+            _ => None,
         }
-        // A line, which the measure has checked against the limit already.
-        let cr = line_end(bytes, at, usize::MAX)?;
-        out.put(match kind {
-            b'+' => Frame::Simple(self.slice(at + 1, cr)?),
-            b'-' => Frame::Error(self.slice(at + 1, cr)?),
-            b'(' => Frame::BigNumber(self.slice(at + 1, cr)?),
-            _ => plain_line(kind, &bytes[at + 1..cr]).ok()?,
-        });
-        Some(cr + 2)
     }
+}
 
-    /// The payload at `start..end`, a slice of the piece.
-    fn slice(&self, start: usize, end: usize) -> Option<Bytes> {
-        Some(self.whole?.slice(start..end))
+/// Whether the value at `at` is a scalar that points into the bytes.
+fn is_payload(bytes: &[u8], at: usize) -> bool {
+    match bytes.get(at) {
+        Some(b'$') => bytes.get(at + 1) != Some(&b'-'),
+        Some(b'!' | b'=' | b'+' | b'-' | b'(') => true,
+        _ => false,
     }
+}
+
+/// Writes `frame` into `slot`, which holds a null: there is nothing to drop, and an
+/// assignment would still call the drop, a call per value.
+#[inline(always)]
+fn fill(slot: &mut Frame, frame: Frame) {
+    debug_assert!(matches!(slot, Frame::Null));
+    std::mem::forget(std::mem::replace(slot, frame));
+}
+
+/// Replaces the empty vector `items` with one of `count` values made by `empty`, to be
+/// written over.
+#[inline(always)]
+fn fill_vec<T>(items: &mut Vec<T>, count: usize, empty: impl FnMut() -> T) {
+    debug_assert!(items.capacity() == 0);
+    let mut filled = Vec::with_capacity(count);
+    filled.resize_with(count, empty);
+    std::mem::forget(std::mem::replace(items, filled));
 }
 
 #[cfg(test)]
@@ -352,9 +378,11 @@ mod tests {
         for (bytes, limits) in [
             (&b"*2\r\n:1\r\n:2"[..], Limits::default()), // still arriving
             (b"*1\r\n$3\r\nab", Limits::default()),
+            (b"*1000000\r\n:1\r\n", Limits::default()), // more than the bytes can hold
+            (b"*2\r\n:1\r\n$1\r\na", Limits::default()), // a payload, after a value
             (b"*1\r\n|1\r\n+a\r\n+b\r\n:1\r\n", Limits::default()), // an attribute
-            (b"*?\r\n:1\r\n.\r\n", Limits::default()),              // streamed
-            (b"*1\r\n:01\r\n", Limits::default()),                  // not canonical
+            (b"*?\r\n:1\r\n.\r\n", Limits::default()),  // streamed
+            (b"*1\r\n:01\r\n", Limits::default()),      // not canonical
             (b"*1\r\n$-2\r\n", Limits::default()),
             (b"~-1\r\n", Limits::default()),
             (b"*1\r\n$1\r\nab\r\n", Limits::default()), // no CRLF after the payload
