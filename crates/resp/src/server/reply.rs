@@ -44,6 +44,16 @@ impl<'a> Reply<'a> {
         self.out.put_slice(bytes);
     }
 
+    /// How many bytes have been written so far, to go back to with [`Reply::truncate`].
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Drops what was written after `len` bytes (a reply abandoned halfway).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.out.truncate(len);
+    }
+
     /// `+OK`.
     pub(crate) fn ok(&mut self) {
         self.out.put_slice(b"+OK\r\n");

@@ -114,13 +114,16 @@ pub(super) fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
 /// Writes what a script returned as the reply to its client. `resp3_script`: the script
 /// called `redis.setresp(3)`, which makes its booleans booleans.
 pub(super) fn lua_to_reply(value: &Value, out: &mut Reply<'_>, resp3_script: bool) {
+    let start = out.len();
     if !write_value(value, out, resp3_script, 0) {
+        // What was written of the value goes: the client gets the error alone.
+        out.truncate(start);
         out.error("ERR reached lua stack limit");
     }
 }
 
-/// Returns false, having written nothing more, if the value nests too deeply; the reply
-/// written so far must then be discarded by the caller.
+/// Returns false, part of the value perhaps written, if it nests too deeply; the caller then
+/// discards the whole reply.
 fn write_value(value: &Value, out: &mut Reply<'_>, resp3_script: bool, depth: usize) -> bool {
     match value {
         Value::String(s) => out.bulk(&s.as_bytes()),
@@ -158,23 +161,14 @@ fn write_table(table: &Table, out: &mut Reply<'_>, resp3_script: bool, depth: us
     if write_scalar_table(table, out) {
         return true;
     }
-    // The elements go to a scratch buffer first, since the count comes before them and a
-    // too-deep element discards the whole reply.
-    let mut scratch = BytesMut::new();
-    let mut inner = Reply::new(&mut scratch, out.is_resp3());
-    let header = match (table.raw_get::<Value>("map"), table.raw_get::<Value>("set")) {
-        (Ok(Value::Table(map)), _) => write_map(&map, &mut inner, resp3_script, depth),
-        (_, Ok(Value::Table(set))) => write_set(&set, &mut inner, resp3_script, depth),
-        _ => write_array(table, &mut inner, resp3_script, depth),
-    };
-    match header {
-        Some(Header::Map(n)) => out.map_len(n),
-        Some(Header::Set(n)) => out.set_len(n),
-        Some(Header::Array(n)) => out.array_len(n),
-        None => return false,
+    // The count comes before the elements, so it is taken first, by a pass that only counts;
+    // the elements then go straight to `out` (through a buffer per level, each level's bytes
+    // were copied once per level above it).
+    match (table.raw_get::<Value>("map"), table.raw_get::<Value>("set")) {
+        (Ok(Value::Table(map)), _) => write_map(&map, out, resp3_script, depth),
+        (_, Ok(Value::Table(set))) => write_set(&set, out, resp3_script, depth),
+        _ => write_array(table, out, resp3_script, depth),
     }
-    out.encoded(&scratch);
-    true
 }
 
 /// The tables that stand for a reply without elements: an error, a status, and the RESP3
@@ -210,53 +204,62 @@ fn write_scalar_table(table: &Table, out: &mut Reply<'_>) -> bool {
     true
 }
 
-/// An aggregate's kind and count.
-enum Header {
-    Map(usize),
-    Set(usize),
-    Array(usize),
-}
-
-/// `{map = {k = v, ...}}`: every pair, in `next`'s order.
-fn write_map(map: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> Option<Header> {
-    let mut pairs = 0;
+/// `{map = {k = v, ...}}`: every pair, in `next`'s order (the same in both passes: the table
+/// is not changed in between).
+fn write_map(map: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> bool {
+    let Some(pairs) = count_pairs(map) else { return false };
+    out.map_len(pairs);
     for pair in map.pairs::<Value, Value>() {
-        let (key, value) = pair.ok()?;
+        let Ok((key, value)) = pair else { return false };
         if !write_value(&key, out, resp3, depth + 1) || !write_value(&value, out, resp3, depth + 1)
         {
-            return None;
+            return false;
         }
-        pairs += 1;
     }
-    Some(Header::Map(pairs))
+    true
 }
 
 /// `{set = {member = true, ...}}`: every key, in `next`'s order.
-fn write_set(set: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> Option<Header> {
-    let mut members = 0;
+fn write_set(set: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> bool {
+    let Some(members) = count_pairs(set) else { return false };
+    out.set_len(members);
     for pair in set.pairs::<Value, Value>() {
-        let (member, _) = pair.ok()?;
+        let Ok((member, _)) = pair else { return false };
         if !write_value(&member, out, resp3, depth + 1) {
-            return None;
+            return false;
         }
-        members += 1;
     }
-    Some(Header::Set(members))
+    true
+}
+
+/// How many pairs `next` visits in `table`.
+fn count_pairs(table: &Table) -> Option<usize> {
+    let mut count = 0;
+    for pair in table.pairs::<Value, Value>() {
+        pair.ok()?;
+        count += 1;
+    }
+    Some(count)
 }
 
 /// Any other table: the elements from index 1 up to the first nil.
-fn write_array(table: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> Option<Header> {
-    let mut index = 1;
+fn write_array(table: &Table, out: &mut Reply<'_>, resp3: bool, depth: usize) -> bool {
+    let mut len = 0;
     loop {
-        let item = table.raw_get::<Value>(index).ok()?;
-        if item.is_nil() {
-            return Some(Header::Array(index - 1));
+        match table.raw_get::<Value>(len + 1) {
+            Ok(Value::Nil) => break,
+            Ok(_) => len += 1,
+            Err(_) => return false,
         }
-        if !write_value(&item, out, resp3, depth + 1) {
-            return None;
-        }
-        index += 1;
     }
+    out.array_len(len);
+    for index in 1..=len {
+        let Ok(item) = table.raw_get::<Value>(index) else { return false };
+        if !write_value(&item, out, resp3, depth + 1) {
+            return false;
+        }
+    }
+    true
 }
 
 /// A Lua value as a command argument: strings as they are, numbers as `%.17g` prints them
